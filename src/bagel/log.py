@@ -1,0 +1,49 @@
+"""One logger for the package, and progress bars that respect ``--quiet`` and non-TTY output."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterable, Iterator
+from typing import TypeVar
+
+from tqdm import tqdm
+
+logger = logging.getLogger("bagel")
+
+T = TypeVar("T")
+
+_state = {"quiet": False}
+
+
+def configure(quiet: bool = False, verbose: bool = False) -> None:
+    """Set up the ``bagel`` logger once (stderr, one line per message)."""
+    _state["quiet"] = quiet
+    level = logging.WARNING if quiet else (logging.DEBUG if verbose else logging.INFO)
+    logger.setLevel(level)
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
+        logger.addHandler(handler)
+    logger.propagate = False
+
+
+def progress(items: Iterable[T], desc: str, total: int | None = None, unit: str = "rows") -> Iterator[T]:
+    """Wrap ``items`` in a progress bar showing rate; silent with ``--quiet``.
+
+    On a terminal the bar redraws in place; elsewhere (CI logs) tqdm prints a plain
+    line at most every 10 seconds, so logs stay readable.
+    """
+    tty = sys.stderr.isatty()
+    return tqdm(
+        items,
+        desc=desc,
+        total=total,
+        unit=unit,
+        unit_scale=True,
+        disable=_state["quiet"],
+        mininterval=0.2 if tty else 10.0,
+        dynamic_ncols=tty,
+        leave=tty,
+        file=sys.stderr,
+    )
