@@ -81,5 +81,80 @@ def sources() -> None:
     print_sources()
 
 
+# --- formats -----------------------------------------------------------------------------------
+
+
+@app.command("format")
+@user_errors
+def format_records(
+    records: Annotated[Path, typer.Argument(help="records.parquet or .jsonl of unified records.")],
+    out: Annotated[Path, typer.Option(help="Output dir for sft.parquet and dpo.parquet.")],
+    mode: Annotated[Optional[str], typer.Option(help="every, slices or random.")] = None,
+    formats: Annotated[Optional[str], typer.Option(help="Comma-separated, e.g. alpaca,vicuna,chatml,llama2.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of every per-item choice.")] = 42,
+    bos: Annotated[Optional[str], typer.Option(help="BOS string.")] = None,
+    eos: Annotated[Optional[str], typer.Option(help="EOS string.")] = None,
+    tokenizer: Annotated[Optional[str], typer.Option(help="Local tokenizer dir to read BOS/EOS from.")] = None,
+    chatml_markers: Annotated[bool, typer.Option(help="Real <|im_start|>/<|im_end|> chatml markers.")] = False,
+) -> None:
+    """Render a records file into sft.parquet / dpo.parquet in the chosen prompt formats."""
+    from bagel.formats.files import format_file
+    from bagel.formats.options import options_from_flags
+
+    options = options_from_flags(
+        mode=mode,
+        formats=formats.split(",") if formats else None,
+        bos=bos,
+        eos=eos,
+        tokenizer=tokenizer,
+        chatml_markers=chatml_markers,
+    )
+    sft, dpo, dropped = format_file(records, out, options, seed)
+    for table, counts in (("sft", sft), ("dpo", dpo), ("dropped", dropped)):
+        detail = ", ".join(f"{name} {count}" for name, count in sorted(counts.items()))
+        typer.echo(f"{table}: {sum(counts.values())}" + (f" ({detail})" if detail else ""))
+
+
+@app.command("chat-template")
+@user_errors
+def chat_template(
+    fmt: Annotated[str, typer.Argument(metavar="FORMAT", help="alpaca, vicuna, chatml or llama2.")],
+    bos: Annotated[str, typer.Option(help="BOS string.")] = "<s>",
+    eos: Annotated[str, typer.Option(help="EOS string.")] = "</s>",
+    chatml_markers: Annotated[bool, typer.Option(help="Real <|im_start|>/<|im_end|> chatml markers.")] = False,
+) -> None:
+    """Print the Jinja chat template of FORMAT (for tokenizer_config.json)."""
+    from bagel.formats import chat_template as template
+
+    typer.echo(template(fmt, bos=bos, eos=eos, chatml_markers=chatml_markers))
+
+
+@app.command()
+@user_errors
+def render(
+    fmt: Annotated[str, typer.Option("--format", help="alpaca, vicuna, chatml or llama2.")],
+    system: Annotated[Optional[str], typer.Option(help="System prompt (replaces any in the conversation).")] = None,
+    bos: Annotated[str, typer.Option(help="BOS string.")] = "<s>",
+    eos: Annotated[str, typer.Option(help="EOS string.")] = "</s>",
+    chatml_markers: Annotated[bool, typer.Option(help="Real <|im_start|>/<|im_end|> chatml markers.")] = False,
+) -> None:
+    """Print the prompt for a conversation read as JSON from stdin (list of {from,value} or {role,content})."""
+    import json
+
+    from bagel.formats import render_prompt
+
+    try:
+        conversation = json.loads(sys.stdin.read())
+    except json.JSONDecodeError as err:
+        raise UserError(f"stdin is not JSON: {err}") from None
+    if not isinstance(conversation, list) or not all(isinstance(turn, dict) for turn in conversation):
+        raise UserError("stdin must hold a JSON list of {from, value} or {role, content} objects")
+    if system is not None:
+        conversation = [{"from": "system", "value": system}] + [
+            turn for turn in conversation if turn.get("from", turn.get("role")) != "system"
+        ]
+    typer.echo(render_prompt(conversation, fmt, bos=bos, eos=eos, chatml_markers=chatml_markers), nl=False)
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())

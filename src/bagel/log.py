@@ -47,3 +47,14 @@ def progress(items: Iterable[T], desc: str, total: int | None = None, unit: str 
         leave=tty,
         file=sys.stderr,
     )
+
+
+def progress_batches(batches: Iterable[list], desc: str) -> Iterator[list]:
+    """Pass ``batches`` through, showing a bar that counts their rows (rows/s)."""
+    bar = progress(iter(()), desc=desc)
+    try:
+        for batch in batches:
+            bar.update(len(batch))
+            yield batch
+    finally:
+        bar.close()

@@ -1,0 +1,246 @@
+"""The local executor: runs the steps of :mod:`bagel.pipeline.steps` for every source, in
+worker processes when asked, and assembles the outputs and the report.
+
+Outputs in the out dir: ``records.parquet``, ``sft.parquet``, ``dpo.parquet``,
+``decontamination.jsonl``, ``report.json`` (+ ``report.html`` and the dataset card
+``README.md``). Step outputs are cached under ``cache/``; a rerun reuses every step
+whose inputs, options and code are unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+
+import pyarrow as pa
+
+from bagel import __version__
+from bagel.config import Recipe
+from bagel.pipeline import cache
+from bagel.pipeline.steps import (
+    StepResult,
+    convert_step,
+    decontam_step,
+    dedup_step,
+    render_step,
+    sample_step,
+    trim_step,
+)
+from bagel.records import RECORD_SCHEMA
+
+STEPS = ("convert", "sample", "dedup", "trim", "decontam", "render")
+_PROCESS_CACHE: dict = {}
+
+
+def _once(name: str, build: Callable):
+    """A per-process singleton (a decontaminator or renderer is built once per worker)."""
+    if name not in _PROCESS_CACHE:
+        _PROCESS_CACHE[name] = build()
+    return _PROCESS_CACHE[name]
+
+
+def _decontaminator(recipe: Recipe, root: Path) -> Callable:
+    def build():
+        from bagel.decontam import Decontaminator
+
+        return Decontaminator(recipe.decontamination, cache_dir=root / "benchmarks")
+
+    return lambda: _once("decontam:" + cache.key(recipe.decontamination.model_dump(mode="json")), build)
+
+
+def _renderer(recipe: Recipe, id_paths: list[str], ids_key: str) -> Callable:
+    from bagel.formats import Renderer
+
+    def build():
+        renderer = Renderer(recipe.format, recipe.seed)
+        if recipe.format.mode == "slices":
+            renderer.prepare(i for path in id_paths for i in _ids(path))
+        return renderer
+
+    return lambda: _once(f"render:{ids_key}", build)
+
+
+def _ids(path: str) -> list[str]:
+    import pyarrow.parquet as pq
+
+    return pq.read_table(path, columns=["id"]).column("id").to_pylist()
+
+
+# --- per-source tasks (module-level so worker processes can run them) -----------------------------
+
+
+def _source(recipe: Recipe, name: str):
+    return next((cfg, src) for cfg, src in recipe.enabled_sources() if src.name == name)
+
+
+def prepare_task(recipe: Recipe, name: str, root: Path) -> tuple[StepResult, StepResult]:
+    """convert + sample of one source."""
+    cfg, source = _source(recipe, name)
+    converted = convert_step(recipe, cfg, source, root)
+    return converted, sample_step(recipe, source, converted, root)
+
+
+def finish_task(recipe: Recipe, name: str, deduped: StepResult, root: Path) -> tuple[StepResult, StepResult]:
+    """trim + decontam of one source."""
+    cfg, source = _source(recipe, name)
+    trimmed = trim_step(recipe, cfg, source, deduped, root)
+    return trimmed, decontam_step(recipe, source, trimmed, root, _decontaminator(recipe, root))
+
+
+def render_task(recipe: Recipe, name: str, clean: StepResult, root: Path, id_paths: list[str], ids_key: str):
+    """render of one source."""
+    _, source = _source(recipe, name)
+    return render_step(recipe, source, clean, root, _renderer(recipe, id_paths, ids_key), ids_key)
+
+
+def _map(pool, fn, args: Iterable[tuple]) -> list:
+    args = list(args)
+    if pool is None:
+        return [fn(*a) for a in args]
+    return list(pool.map(fn, *zip(*args))) if args else []
+
+
+# --- assembly --------------------------------------------------------------------------------------
+
+
+def _concat_parquet(paths: list[Path], dst: Path, schema: pa.Schema) -> int:
+    return cache.write_parquet(dst, schema, (pa.Table.from_batches([b], schema=schema)
+                                             for p in paths for b in cache.read_batches(p)))
+
+
+def _concat_jsonl(paths: list[Path], dst: Path) -> list[dict]:
+    rows = [json.loads(line) for p in paths for line in Path(p).read_text(encoding="utf-8").splitlines() if line]
+    cache.atomic_write_bytes(dst, "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in rows).encode())
+    return rows
+
+
+def run_build(recipe: Recipe, out_dir: Path, *, workers: int = 1, engine: str = "local",
+              memory_budget: int = 512 << 20) -> dict:
+    """Build ``recipe`` into ``out_dir``; returns the report (also written as ``report.json``)."""
+    if engine == "ray":
+        from bagel.pipeline.ray_engine import run_build_ray
+
+        return run_build_ray(recipe, out_dir, workers=workers)
+    from bagel.errors import UserError
+
+    if engine != "local":
+        raise UserError(f"unknown engine {engine!r} (local or ray)")
+    out_dir = Path(out_dir)
+    root = out_dir / "cache"
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+    names = [src.name for _, src in recipe.enabled_sources()]
+    if not names:
+        raise UserError("the recipe enables no source")
+    pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn")) if workers > 1 else None
+    try:
+        t = time.perf_counter()
+        prepared = _map(pool, prepare_task, [(recipe, n, root) for n in names])
+        timings["convert+sample"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        sources = [src for _, src in recipe.enabled_sources()]
+        deduped = dedup_step(recipe, [(src, sampled) for src, (_, sampled) in zip(sources, prepared)], root,
+                             memory_budget)
+        timings["dedup"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        finished = _map(pool, finish_task, [(recipe, n, d, root) for n, d in zip(names, deduped)])
+        timings["trim+decontam"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        clean = [dec for _, dec in finished]
+        id_paths = [str(c.path) for c in clean]
+        ids_key = cache.key([c.key for c in clean]) if recipe.format.mode == "slices" else ""
+        rendered = _map(pool, render_task, [(recipe, n, c, root, id_paths, ids_key) for n, c in zip(names, clean)])
+        timings["render"] = time.perf_counter() - t
+    finally:
+        if pool is not None:
+            pool.shutdown()
+
+    t = time.perf_counter()
+    from bagel.formats import DPO_SCHEMA, SFT_SCHEMA
+
+    outputs = {
+        "records": _concat_parquet([c.path for c in clean], out_dir / "records.parquet", RECORD_SCHEMA),
+        "sft": _concat_parquet([Path(r.extra["sft"]) for r in rendered], out_dir / "sft.parquet", SFT_SCHEMA),
+        "dpo": _concat_parquet([Path(r.extra["dpo"]) for r in rendered], out_dir / "dpo.parquet", DPO_SCHEMA),
+    }
+    removals = _concat_jsonl([c.extra["removals"] for c in clean], out_dir / "decontamination.jsonl")
+    timings["write"] = time.perf_counter() - t
+
+    per_source = {}
+    for name, (conv, samp), ded, (trim, dec), ren in zip(names, prepared, deduped, finished, rendered):
+        _, source = _source(recipe, name)
+        per_source[name] = {
+            "confidence": source.confidence,
+            "kind": source.kind,
+            "hub_id": source.hub_id,
+            "license": source.license,
+            "steps": {r.step: r.as_dict() for r in (conv, samp, ded, trim, dec, ren)},
+        }
+        for step in per_source[name]["steps"].values():
+            for k in ("removals", "sft", "dpo"):
+                step.pop(k, None)
+    report = make_report(recipe, per_source, outputs, removals, timings, time.perf_counter() - started)
+    cache.atomic_write_json(out_dir / "report.json", report)
+    _write_views(out_dir)
+    return report
+
+
+def _step_totals(per_source: dict) -> dict:
+    totals = {}
+    for step in STEPS:
+        dropped: Counter = Counter()
+        rows_in = kept = 0
+        seconds = 0.0
+        for info in per_source.values():
+            s = info["steps"][step]
+            rows_in += s["in"]
+            kept += s["kept"]
+            seconds += s["seconds"]
+            dropped.update(s["dropped"])
+        totals[step] = {"in": rows_in, "kept": kept, "dropped": dict(sorted(dropped.items())),
+                        "seconds": round(seconds, 3)}
+    return totals
+
+
+def make_report(recipe: Recipe, per_source: dict, outputs: dict, removals: list[dict], timings: dict,
+                total_seconds: float) -> dict:
+    """The build report: per source and per step, rows in, kept, dropped by reason, timings."""
+    by_pair: dict[str, Counter] = {}
+    for r in removals:
+        by_pair.setdefault(r["source"], Counter())[r["benchmark"]] += 1
+    from bagel.formats import resolve_special_tokens
+
+    bos, eos = resolve_special_tokens(recipe.format)
+    return {
+        "recipe": recipe.name,
+        "recipe_config": recipe.model_dump(mode="json"),
+        "seed": recipe.seed,
+        "bagel_version": __version__,
+        "code_version": cache.code_version(),
+        "format": {"mode": recipe.format.mode, "formats": list(recipe.format.formats), "bos": bos, "eos": eos,
+                   "chatml_markers": recipe.format.chatml_markers},
+        "sources": per_source,
+        "steps": _step_totals(per_source),
+        "outputs": outputs,
+        "decontamination": {
+            "removed": len(removals),
+            "by_source": {s: dict(sorted(c.items())) for s, c in sorted(by_pair.items())},
+            "top": sorted(removals, key=lambda r: -float(r.get("score", 0)))[:50],
+        },
+        "timings": {**{k: round(v, 3) for k, v in timings.items()}, "total": round(total_seconds, 3)},
+    }
+
+
+def _write_views(out_dir: Path) -> None:
+    """report.html and the dataset card README.md, from the files just written."""
+    from bagel.report import write_views
+
+    write_views(out_dir)

@@ -1,0 +1,113 @@
+"""The step cache: each step's output lives under ``<out>/cache/<step>/``, keyed by a hash of
+its inputs, options and the code version, and is written atomically.
+
+An entry is a parquet file plus a JSON file of its counts; the JSON is renamed into place
+last, so an entry exists only when both are complete. A killed build leaves at most a
+``*.tmp`` file behind, which the next run overwrites.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+ROW_GROUP_SIZE = 8192
+
+
+@cache
+def code_version() -> str:
+    """A hash of the package's own source files: any code change invalidates every cache entry."""
+    digest = hashlib.blake2b(digest_size=8)
+    root = resources.files("bagel")
+    for path in sorted(Path(str(root)).rglob("*.py")):
+        digest.update(path.relative_to(Path(str(root))).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def key(*parts) -> str:
+    """A stable hex key of JSON-serialisable ``parts`` (plus the code version)."""
+    blob = json.dumps([code_version(), *parts], sort_keys=True, default=str).encode()
+    return hashlib.blake2b(blob, digest_size=10).hexdigest()
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temp file and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def atomic_write_json(path: Path, obj) -> None:
+    """Write ``obj`` as indented, key-sorted JSON, atomically."""
+    atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode())
+
+
+class ParquetSink:
+    """Writes tables to ``path`` incrementally (row groups), then renames into place on close."""
+
+    def __init__(self, path: Path, schema: pa.Schema):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = self.path.with_name(self.path.name + ".tmp")
+        self.schema = schema
+        self.rows = 0
+        self._writer = pq.ParquetWriter(self.tmp, schema, compression="zstd")
+
+    def write(self, table: pa.Table) -> None:
+        """Append ``table`` (cast to the sink's schema)."""
+        if table.num_rows:
+            self._writer.write_table(table.select(self.schema.names).cast(self.schema), row_group_size=ROW_GROUP_SIZE)
+            self.rows += table.num_rows
+
+    def close(self) -> None:
+        """Finish the file and move it into place."""
+        self._writer.close()
+        os.replace(self.tmp, self.path)
+
+
+def write_parquet(path: Path, schema: pa.Schema, tables: Iterable[pa.Table]) -> int:
+    """Stream ``tables`` into one parquet file at ``path``, atomically; returns the row count."""
+    sink = ParquetSink(path, schema)
+    for table in tables:
+        sink.write(table)
+    sink.close()
+    return sink.rows
+
+
+def read_batches(path: Path, columns: list[str] | None = None, batch_size: int = 4096):
+    """Record batches of a parquet file (bounded memory)."""
+    return pq.ParquetFile(path).iter_batches(batch_size=batch_size, columns=columns)
+
+
+class Entry:
+    """One cache entry: ``<dir>/<name>-<key>.parquet`` and its counts ``.json``."""
+
+    def __init__(self, directory: Path, name: str, entry_key: str):
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+        self.data = Path(directory) / f"{safe}-{entry_key}.parquet"
+        self.meta = self.data.with_suffix(".json")
+
+    def done(self) -> bool:
+        """Whether a complete entry exists."""
+        return self.meta.exists() and self.data.exists()
+
+    def load_meta(self) -> dict:
+        """The counts saved with the entry."""
+        return json.loads(self.meta.read_text())
+
+    def save_meta(self, meta: dict) -> None:
+        """Save the counts; call after the data file is in place."""
+        atomic_write_json(self.meta, meta)

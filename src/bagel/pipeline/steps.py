@@ -1,0 +1,282 @@
+"""The build's steps, each one job, each reading and writing cached parquet and counting its drops.
+
+Per source: ``convert`` (read, convert, validate, refusal filter) -> ``sample`` (before
+dedup). Across sources, in load order: ``dedup``. Per source again: ``trim`` (sample after
+dedup, then the cap) -> ``decontam`` -> ``render``. Every step function returns a
+:class:`StepResult`; none holds more than a batch of records in memory.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from bagel.config import Recipe, SourceConfig
+from bagel.dedup import SeenSet
+from bagel.filters import RefusalMatcher
+from bagel.log import progress_batches
+from bagel.pipeline import cache
+from bagel.pipeline.convert import STRATUM, convert_source, source_rows
+from bagel.pipeline.sample import hashes, lowest, sample_mask
+from bagel.records import RECORD_SCHEMA
+from bagel.sources.base import ConvertContext, Source
+from bagel.sources.io import fingerprint
+
+CONVERTED_SCHEMA = RECORD_SCHEMA.append(pa.field(STRATUM, pa.string()))
+
+
+@dataclass
+class StepResult:
+    """What one step did for one source: counts, time, where its output is."""
+
+    step: str
+    source: str
+    path: Path
+    key: str
+    rows_in: int = 0
+    kept: int = 0
+    dropped: dict = field(default_factory=dict)
+    seconds: float = 0.0
+    cached: bool = False
+    extra: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        """The report form of this result."""
+        return {
+            "in": self.rows_in,
+            "kept": self.kept,
+            "dropped": dict(sorted(self.dropped.items())),
+            "seconds": round(self.seconds, 3),
+            "cached": self.cached,
+            **self.extra,
+        }
+
+
+def _cached(step: str, name: str, entry: cache.Entry, entry_key: str) -> StepResult | None:
+    if not entry.done():
+        return None
+    meta = entry.load_meta()
+    return StepResult(
+        step, name, entry.data, entry_key, meta["in"], meta["kept"], meta["dropped"], meta["seconds"], True,
+        meta.get("extra", {}),
+    )
+
+
+def _finish(result: StepResult, entry: cache.Entry, started: float) -> StepResult:
+    result.seconds = time.perf_counter() - started
+    meta = {"in": result.rows_in, "kept": result.kept, "dropped": result.dropped, "seconds": result.seconds,
+            "extra": result.extra}
+    entry.save_meta(meta)
+    return result
+
+
+def source_spec(source: Source, cfg: SourceConfig) -> dict:
+    """Everything about a source that its converted output depends on (no function objects)."""
+    return {
+        "name": source.name,
+        "confidence": source.confidence,
+        "hub": [source.hub_id, source.hub_config, source.split, source.data_files],
+        "refusal": source.refusal,
+        "options": source.options,
+        "path": fingerprint(cfg.path) if cfg.path is not None else None,
+        "shape": [cfg.shape, cfg.columns],
+    }
+
+
+def _table(records: list[dict]) -> pa.Table:
+    return pa.Table.from_pylist(records, schema=CONVERTED_SCHEMA)
+
+
+def convert_step(recipe: Recipe, cfg: SourceConfig, source: Source, root: Path) -> StepResult:
+    """Read + convert + validate + refusal-filter one source into ``cache/convert``."""
+    refusal = RefusalMatcher(recipe.refusal.patterns) if recipe.refusal.enabled else None
+    entry_key = cache.key("convert", source_spec(source, cfg), recipe.seed,
+                          recipe.refusal.model_dump() if source.refusal != "none" else None)
+    entry = cache.Entry(root / "convert", source.name, entry_key)
+    if hit := _cached("convert", source.name, entry, entry_key):
+        return hit
+    started = time.perf_counter()
+    ctx = ConvertContext(source.name, recipe.seed, dict(source.options))
+    batches = convert_source(source, source_rows(source, cfg.path, recipe.batch_size), ctx, refusal)
+    tables = (_table(batch) for batch in progress_batches(batches, desc=f"convert {source.name}"))
+    cache.write_parquet(entry.data, CONVERTED_SCHEMA, tables)
+    counts = Counter(ctx.counts)
+    rows_in, kept = counts.pop("in", 0), counts.pop("kept", 0)
+    return _finish(StepResult("convert", source.name, entry.data, entry_key, rows_in, kept, dict(counts)), entry,
+                   started)
+
+
+def _filter_by_mask(src: Path, dst: Path, mask, schema: pa.Schema, batch_size: int) -> int:
+    """Copy the rows of ``src`` whose position is set in ``mask`` to ``dst`` (streamed)."""
+    offset = 0
+
+    def tables():
+        nonlocal offset
+        for batch in cache.read_batches(src, batch_size=batch_size):
+            part = mask[offset : offset + batch.num_rows]
+            offset += batch.num_rows
+            yield pa.Table.from_batches([batch]).filter(pa.array(part))
+
+    return cache.write_parquet(dst, schema, tables())
+
+
+def _column(path: Path, name: str) -> list:
+    return pq.read_table(path, columns=[name]).column(name).to_pylist()
+
+
+def sample_step(recipe: Recipe, source: Source, previous: StepResult, root: Path) -> StepResult:
+    """The source's declared sample taken before dedup (a copy without the stratum column otherwise)."""
+    spec = source.sample if source.sample and source.sample.stage == "before_dedup" else None
+    entry_key = cache.key("sample", previous.key, spec and [spec.n, spec.stratify], recipe.seed)
+    entry = cache.Entry(root / "sample", source.name, entry_key)
+    if hit := _cached("sample", source.name, entry, entry_key):
+        return hit
+    started = time.perf_counter()
+    ids = _column(previous.path, "id")
+    if spec is None:
+        mask = np.ones(len(ids), dtype=bool)
+    else:
+        strata = _column(previous.path, STRATUM) if spec.stratify else None
+        mask = sample_mask(ids, strata, spec.n, spec.stratify, recipe.seed, f"sample:{source.name}")
+    kept = _filter_by_mask(previous.path, entry.data, mask, RECORD_SCHEMA, recipe.batch_size)
+    dropped = {"sampled_out": len(ids) - kept} if len(ids) - kept else {}
+    return _finish(StepResult("sample", source.name, entry.data, entry_key, len(ids), kept, dropped), entry, started)
+
+
+def dedup_step(recipe: Recipe, ordered: list[tuple[Source, StepResult]], root: Path, memory_budget: int) -> list[StepResult]:
+    """Priority dedup over all sources in load order; one result per source.
+
+    A source that checks the seen-set depends on every earlier source that adds to it, so
+    its key covers theirs; sources that do not check depend only on their own input.
+    """
+    seen = SeenSet(memory_budget=memory_budget, spill_dir=root / "dedup" / "spill")
+    results, adders = [], []
+    for source, previous in ordered:
+        check, add = source.dedup == "check_add", source.dedup in ("check_add", "add")
+        entry_key = cache.key("dedup", previous.key, source.dedup, adders if check else [])
+        entry = cache.Entry(root / "dedup", source.name, entry_key)
+        started = time.perf_counter()
+        hit = _cached("dedup", source.name, entry, entry_key)
+        # the seen-set must still learn this source's ids, cached or not
+        ids = _column(previous.path, "id")
+        mask = seen.filter(ids, check=check, add=add) if (check or add) else np.ones(len(ids), dtype=bool)
+        if hit is None:
+            kept = _filter_by_mask(previous.path, entry.data, mask, RECORD_SCHEMA, recipe.batch_size)
+            dropped = {"duplicate": len(ids) - kept} if len(ids) - kept else {}
+            hit = _finish(StepResult("dedup", source.name, entry.data, entry_key, len(ids), kept, dropped), entry,
+                          started)
+        if add:
+            adders.append(previous.key)
+        results.append(hit)
+    return results
+
+
+def trim_step(recipe: Recipe, cfg: SourceConfig, source: Source, previous: StepResult, root: Path) -> StepResult:
+    """The sample declared after dedup, then the cap (``threshold`` rows or more -> ``keep``)."""
+    spec = source.sample if source.sample and source.sample.stage == "after_dedup" else None
+    cap = recipe.cap if recipe.cap.enabled and cfg.cap else None
+    entry_key = cache.key("trim", previous.key, spec and [spec.n, spec.stratify], cap and cap.model_dump(),
+                          recipe.seed)
+    entry = cache.Entry(root / "trim", source.name, entry_key)
+    if hit := _cached("trim", source.name, entry, entry_key):
+        return hit
+    started = time.perf_counter()
+    ids = _column(previous.path, "id")
+    mask = np.ones(len(ids), dtype=bool)
+    dropped = {}
+    if spec is not None and len(ids) > spec.n:
+        mask = sample_mask(ids, None, spec.n, None, recipe.seed, f"sample:{source.name}")
+        dropped["sampled_out"] = len(ids) - spec.n
+    remaining = int(mask.sum())
+    if cap is not None and remaining >= cap.threshold:
+        index = np.flatnonzero(mask)
+        chosen = lowest(hashes([ids[i] for i in index], recipe.seed, f"cap:{source.name}"), cap.keep)
+        mask = np.zeros(len(ids), dtype=bool)
+        mask[index[chosen]] = True
+        dropped["capped"] = remaining - cap.keep
+    kept = _filter_by_mask(previous.path, entry.data, mask, RECORD_SCHEMA, recipe.batch_size)
+    return _finish(StepResult("trim", source.name, entry.data, entry_key, len(ids), kept, dropped), entry, started)
+
+
+def decontam_step(recipe: Recipe, source: Source, previous: StepResult, root: Path, decontaminator) -> StepResult:
+    """Drop records that match a benchmark item; removals go to a ``.removals.jsonl`` beside the output."""
+    options = recipe.decontamination
+    entry_key = cache.key("decontam", previous.key, options.model_dump(mode="json"))
+    entry = cache.Entry(root / "decontam", source.name, entry_key)
+    removals_path = entry.data.with_suffix(".removals.jsonl")
+    if hit := _cached("decontam", source.name, entry, entry_key):
+        hit.extra["removals"] = str(removals_path)
+        return hit
+    started = time.perf_counter()
+    removed: list[dict] = []
+
+    def tables():
+        for batch in cache.read_batches(previous.path, batch_size=recipe.batch_size):
+            if not options.enabled:
+                yield pa.Table.from_batches([batch])
+                continue
+            kept, removals = decontaminator().filter_batch(batch)
+            removed.extend(removals)
+            yield kept
+
+    kept = cache.write_parquet(entry.data, RECORD_SCHEMA, tables())
+    lines = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in removed)
+    cache.atomic_write_bytes(removals_path, lines.encode())
+    by_benchmark = Counter(f"contaminated:{r['benchmark']}" for r in removed)
+    result = StepResult("decontam", source.name, entry.data, entry_key, previous.kept, kept, dict(by_benchmark))
+    result = _finish(result, entry, started)
+    result.extra["removals"] = str(removals_path)
+    return result
+
+
+def with_sft_copies(table: pa.Table) -> pa.Table:
+    """Preference records that also carry a chat (airoboros rewrites) are SFT rows too: add those copies."""
+    dual = pc.and_(pc.equal(table["kind"], "dpo"), pc.invert(pc.is_null(table["conversations"])))
+    dual = pc.fill_null(dual, False)
+    if not pc.any(dual).as_py():
+        return table
+    copies = table.filter(dual)
+    nulls = pa.nulls(copies.num_rows, pa.string())
+    copies = copies.set_column(copies.schema.get_field_index("kind"), "kind", pa.array(["sft"] * copies.num_rows))
+    for name in ("prompt", "chosen", "rejected"):
+        copies = copies.set_column(copies.schema.get_field_index(name), name, nulls)
+    return pa.concat_tables([table, copies])
+
+
+def render_step(recipe: Recipe, source: Source, previous: StepResult, root: Path, renderer, ids_key: str):
+    """Render one source's records into SFT and DPO training rows (two cached files)."""
+    from bagel.formats import DPO_SCHEMA, SFT_SCHEMA
+
+    entry_key = cache.key("render", previous.key, recipe.format.model_dump(mode="json"), recipe.seed, ids_key)
+    sft_entry = cache.Entry(root / "render", f"{source.name}.sft", entry_key)
+    dpo_entry = cache.Entry(root / "render", f"{source.name}.dpo", entry_key)
+    if hit := _cached("render", source.name, dpo_entry, entry_key):
+        hit.extra.update(sft=str(sft_entry.data), dpo=str(dpo_entry.data))
+        return hit
+    started = time.perf_counter()
+    sft_sink = cache.ParquetSink(sft_entry.data, SFT_SCHEMA)
+    dpo_sink = cache.ParquetSink(dpo_entry.data, DPO_SCHEMA)
+    dropped: Counter = Counter()
+    rows_in = 0
+    for batch in cache.read_batches(previous.path, batch_size=recipe.batch_size):
+        rows_in += batch.num_rows
+        sft, dpo, bad = renderer().render_batch(with_sft_copies(pa.Table.from_batches([batch])))
+        sft_sink.write(sft)
+        dpo_sink.write(dpo)
+        dropped.update(bad)
+    sft_sink.close()
+    dpo_sink.close()
+    sft_entry.save_meta({"in": rows_in, "kept": sft_sink.rows, "dropped": {}, "seconds": 0, "extra": {}})
+    result = StepResult("render", source.name, dpo_entry.data, entry_key, rows_in, rows_in - sum(dropped.values()),
+                        dict(dropped), extra={"sft_rows": sft_sink.rows, "dpo_rows": dpo_sink.rows})
+    result = _finish(result, dpo_entry, started)
+    result.extra.update(sft=str(sft_entry.data), dpo=str(dpo_entry.data))
+    return result
