@@ -33,20 +33,28 @@ DEFAULT_REFUSAL_PATTERNS = (
 
 
 class RefusalMatcher:
-    """Finds the first refusal pattern a text matches (case-insensitive, from position 0)."""
+    """Finds the first refusal pattern a text matches (case-insensitive, from position 0).
+
+    Patterns written in lower case (all the defaults) are matched case-sensitively against the
+    lower-cased text, which gives the same answers as ``re.IGNORECASE`` and is several times
+    faster; any other pattern is compiled with ``re.IGNORECASE``.
+    """
 
     def __init__(self, patterns: Sequence[str] = DEFAULT_REFUSAL_PATTERNS):
         self.patterns = tuple(patterns)
-        self._compiled = [re.compile(p, re.IGNORECASE) for p in self.patterns]
-        # one alternation finds whether any pattern matches; the loop then names which one
-        self._any = re.compile("|".join(f"(?:{p})" for p in self.patterns), re.IGNORECASE) if patterns else None
+        self._compiled = [
+            (pattern, re.compile(pattern), True) if pattern == pattern.lower()
+            else (pattern, re.compile(pattern, re.IGNORECASE), False)
+            for pattern in self.patterns
+        ]
 
     def __call__(self, text: str) -> str | None:
         """The first pattern (in list order) that ``text`` matches, or None."""
-        if self._any is None or not text or not self._any.search(text):
+        if not text:
             return None
-        for pattern, compiled in zip(self.patterns, self._compiled):
-            if compiled.search(text):
+        lowered = text.lower()
+        for pattern, compiled, on_lowered in self._compiled:
+            if compiled.search(lowered if on_lowered else text):
                 return pattern
         return None
 

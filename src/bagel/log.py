@@ -28,6 +28,11 @@ def configure(quiet: bool = False, verbose: bool = False) -> None:
     logger.propagate = False
 
 
+def is_quiet() -> bool:
+    """Whether ``--quiet`` was given (worker processes are configured the same way)."""
+    return _state["quiet"]
+
+
 def progress(items: Iterable[T], desc: str, total: int | None = None, unit: str = "rows") -> Iterator[T]:
     """Wrap ``items`` in a progress bar showing rate; silent with ``--quiet``.
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from bagel import __version__
+from bagel import __version__, log
 from bagel.config import Recipe
 from bagel.pipeline import cache
 from bagel.pipeline.steps import (
@@ -137,7 +137,10 @@ def run_build(recipe: Recipe, out_dir: Path, *, workers: int = 1, engine: str = 
     names = [src.name for _, src in recipe.enabled_sources()]
     if not names:
         raise UserError("the recipe enables no source")
-    pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn")) if workers > 1 else None
+    pool = None
+    if workers > 1:
+        pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=log.configure,
+                                   initargs=(log.is_quiet(),))
     try:
         t = time.perf_counter()
         prepared = _map(pool, prepare_task, [(recipe, n, root) for n in names])

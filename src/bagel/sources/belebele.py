@@ -1,0 +1,26 @@
+"""belebele: multilingual reading comprehension, one split per language (``facebook/belebele``)."""
+
+from bagel.pipeline.convert import STRATUM
+from bagel.sources.base import ConvertContext, Sample, Source
+from bagel.sources.shapes import passage_question
+
+
+def convert(row: dict, ctx: ConvertContext) -> dict:
+    """``flores_passage`` + "\\n" + ``question`` (choices not shown), answered by the correct choice's text."""
+    answer = row[f"mc_answer{row['correct_answer_num']}"]
+    rec = passage_question(row["flores_passage"], row["question"], answer)
+    rec[STRATUM] = row.get("__split__") or row.get("dialect")
+    return rec
+
+
+SOURCE = Source(
+    name="belebele",
+    kind="sft",
+    confidence=2,
+    description="Multi-lingual reading comprehension dataset.",
+    license="CC-BY-SA-4.0",
+    hub_id="facebook/belebele",
+    split=None,
+    convert_row=convert,
+    sample=Sample(300, stratify="each"),
+)
