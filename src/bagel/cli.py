@@ -81,6 +81,31 @@ def sources() -> None:
     print_sources()
 
 
+@app.command()
+@user_errors
+def report(
+    out_dir: Annotated[Path, typer.Argument(help="A build's output dir (holds report.json).")],
+) -> None:
+    """Regenerate report.html and the dataset card README.md of a build from its outputs (same bytes)."""
+    from bagel.report import write_views
+
+    write_views(out_dir)
+    typer.echo(f"wrote {out_dir / 'report.html'} and {out_dir / 'README.md'}")
+
+
+@app.command()
+@user_errors
+def push(
+    out_dir: Annotated[Path, typer.Argument(help="A build's output dir.")],
+    repo_id: Annotated[str, typer.Argument(help="Hub dataset repo, e.g. user/bagel-mix.")],
+    private: Annotated[bool, typer.Option("--private", help="Create the repo as private.")] = False,
+) -> None:
+    """Upload a build's outputs (not its cache) to a Hugging Face dataset repo; needs network and a token."""
+    from bagel.report.push import push as push_build
+
+    typer.echo(push_build(out_dir, repo_id, private=private))
+
+
 # --- formats -----------------------------------------------------------------------------------
 
 
@@ -154,6 +179,116 @@ def render(
             turn for turn in conversation if turn.get("from", turn.get("role")) != "system"
         ]
     typer.echo(render_prompt(conversation, fmt, bos=bos, eos=eos, chatml_markers=chatml_markers), nl=False)
+
+
+# --- train, chat, generate ---------------------------------------------------------------------
+
+train_app = typer.Typer(help="Fine-tune on a build with TRL + PEFT: SFT, then DPO.", no_args_is_help=True)
+app.add_typer(train_app, name="train")
+
+
+@train_app.command("sft")
+@user_errors
+def train_sft(config: Annotated[Path, typer.Argument(help="SFT config YAML (see configs/).")]) -> None:
+    """Supervised fine-tuning described by CONFIG: loss on the responses only."""
+    from bagel.train.config import SFTTrainConfig, load_train_config
+    from bagel.train.sft import run_sft
+
+    typer.echo(f"saved {run_sft(load_train_config(config, SFTTrainConfig))}")
+
+
+@train_app.command("dpo")
+@user_errors
+def train_dpo(config: Annotated[Path, typer.Argument(help="DPO config YAML (see configs/).")]) -> None:
+    """Preference tuning (DPO) described by CONFIG, usually starting from the SFT output."""
+    from bagel.train.config import DPOTrainConfig, load_train_config
+    from bagel.train.dpo import run_dpo
+
+    typer.echo(f"saved {run_dpo(load_train_config(config, DPOTrainConfig))}")
+
+
+@train_app.command("tiny-model")
+@user_errors
+def train_tiny_model(
+    out: Annotated[Path, typer.Argument(help="Output model dir.")],
+    data: Annotated[Path, typer.Option(help="Build output dir whose rows train the tokenizer.")],
+    vocab_size: Annotated[int, typer.Option(help="BPE vocabulary size.")] = 2048,
+    hidden_size: Annotated[int, typer.Option(help="Hidden size of the model.")] = 64,
+    layers: Annotated[int, typer.Option(help="Number of transformer layers.")] = 2,
+) -> None:
+    """Make a tiny random-weight Llama with a BPE tokenizer trained on a build (offline demos and tests)."""
+    from bagel.train.tiny import make_tiny_model_for_build
+
+    make_tiny_model_for_build(out, data, vocab_size=vocab_size, hidden_size=hidden_size, layers=layers)
+    typer.echo(f"saved {out}")
+
+
+@app.command()
+@user_errors
+def chat(
+    model: Annotated[str, typer.Argument(help="Model dir, PEFT adapter dir or hub name.")],
+    fmt: Annotated[str, typer.Option("--format", help="alpaca, vicuna, chatml or llama2.")] = "chatml",
+    system: Annotated[Optional[str], typer.Option(help="System prompt.")] = None,
+    max_new_tokens: Annotated[int, typer.Option(help="Longest reply, in tokens.")] = 256,
+    temperature: Annotated[float, typer.Option(help="Sampling temperature; 0 = greedy.")] = 0.7,
+) -> None:
+    """Chat with MODEL in a prompt format, replies streamed (/reset starts over, /exit or Ctrl-D quits)."""
+    from bagel.formats.registry import get_format
+    from bagel.train.chat import chat_loop, load_chat_model
+
+    get_format(fmt)  # an unknown format fails before the model loads
+    chat_loop(load_chat_model(model), fmt, system, max_new_tokens=max_new_tokens, temperature=temperature)
+
+
+@app.command()
+@user_errors
+def generate(
+    model: Annotated[str, typer.Argument(help="Model dir, PEFT adapter dir or hub name.")],
+    prompt: Annotated[str, typer.Option(help="The user message.")],
+    fmt: Annotated[str, typer.Option("--format", help="alpaca, vicuna, chatml or llama2.")] = "chatml",
+    system: Annotated[Optional[str], typer.Option(help="System prompt.")] = None,
+    max_new_tokens: Annotated[int, typer.Option(help="Longest reply, in tokens.")] = 256,
+    temperature: Annotated[float, typer.Option(help="Sampling temperature; 0 = greedy.")] = 0.0,
+) -> None:
+    """Answer one PROMPT with MODEL in a prompt format, streamed to stdout."""
+    from bagel.formats.registry import get_format
+    from bagel.train.chat import generate_reply, load_chat_model
+
+    get_format(fmt)  # an unknown format fails before the model loads
+    conversation = ([{"from": "system", "value": system}] if system else []) + [{"from": "human", "value": prompt}]
+    generate_reply(load_chat_model(model), conversation, fmt, max_new_tokens=max_new_tokens, temperature=temperature)
+    typer.echo()
+
+
+# --- decontaminate -----------------------------------------------------------------------------
+
+
+@app.command()
+@user_errors
+def decontaminate(
+    input_path: Annotated[Path, typer.Argument(metavar="INPUT", help="Unified records (.parquet or .jsonl).")],
+    out: Annotated[Path, typer.Option(help="Kept records (.parquet or .jsonl).")],
+    removed: Annotated[Optional[Path], typer.Option(help="Removal records, JSON Lines.")] = None,
+    benchmark: Annotated[
+        Optional[list[str]], typer.Option(help="NAME or NAME=PATH (repeatable); default: all bundled ones.")
+    ] = None,
+    preset: Annotated[str, typer.Option(help="default, ngram or bagel-original.")] = "default",
+    use_hub: Annotated[bool, typer.Option(help="Load benchmarks with no local file from the hub.")] = False,
+    cache_dir: Annotated[Optional[Path], typer.Option(help="Cache of models and benchmark embeddings.")] = None,
+) -> None:
+    """Remove training rows that match benchmark items; print a per-source x benchmark summary."""
+    from pydantic import ValidationError
+
+    from bagel.decontam import DecontamOptions
+    from bagel.decontam.run import decontaminate_file, summary_lines
+
+    try:
+        options = DecontamOptions(benchmarks=benchmark or None, preset=preset, use_hub=use_hub, cache_dir=cache_dir)
+    except ValidationError as err:
+        raise UserError(f"bad decontamination option: {err.errors()[0]['msg']}") from None
+    rows, counts = decontaminate_file(input_path, out, removed, options)
+    for line in summary_lines(rows, counts):
+        typer.echo(line)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from bagel.errors import UserError
 
 FORMAT_NAMES = ("alpaca", "vicuna", "chatml", "llama2")
 
@@ -33,3 +35,22 @@ class FormatOptions(BaseModel):
     tokenizer: str | None = None  # when set, bos/eos are read from this tokenizer (offline)
     chatml_markers: bool = False  # real <|im_start|>/<|im_end|> instead of bos/eos
     system_defaults: SystemDefaults = Field(default_factory=SystemDefaults)
+
+    @field_validator("formats")
+    @classmethod
+    def _distinct_formats(cls, formats: list[str]) -> list[str]:
+        """At least one format, each at most once."""
+        if not formats:
+            raise ValueError("at least one format is needed")
+        if len(set(formats)) != len(formats):
+            raise ValueError(f"formats listed twice: {formats}")
+        return formats
+
+
+def options_from_flags(**flags) -> FormatOptions:
+    """FormatOptions from command-line flags (None keeps the default); invalid values are a UserError."""
+    try:
+        return FormatOptions(**{name: value for name, value in flags.items() if value is not None})
+    except ValidationError as err:
+        first = err.errors()[0]
+        raise UserError(f"invalid format option {'.'.join(map(str, first['loc']))}: {first['msg']}") from None

@@ -121,22 +121,32 @@ def _concat_jsonl(paths: list[Path], dst: Path) -> list[dict]:
 
 def run_build(recipe: Recipe, out_dir: Path, *, workers: int = 1, engine: str = "local",
               memory_budget: int = 512 << 20) -> dict:
-    """Build ``recipe`` into ``out_dir``; returns the report (also written as ``report.json``)."""
-    if engine == "ray":
-        from bagel.pipeline.ray_engine import run_build_ray
+    """Build ``recipe`` into ``out_dir`` with the ``local`` or ``ray`` engine; returns the report.
 
-        return run_build_ray(recipe, out_dir, workers=workers)
+    Both engines run the same steps and leave the same per-source step outputs; the outputs
+    and the report are then assembled the same way.
+    """
     from bagel.errors import UserError
 
-    if engine != "local":
-        raise UserError(f"unknown engine {engine!r} (local or ray)")
     out_dir = Path(out_dir)
-    root = out_dir / "cache"
     started = time.perf_counter()
-    timings: dict[str, float] = {}
     names = [src.name for _, src in recipe.enabled_sources()]
     if not names:
         raise UserError("the recipe enables no source")
+    if engine == "local":
+        executed = execute_local(recipe, names, out_dir / "cache", workers, memory_budget)
+    elif engine == "ray":
+        from bagel.pipeline.ray_engine import execute_ray
+
+        executed = execute_ray(recipe, names, out_dir / "cache", workers, memory_budget)
+    else:
+        raise UserError(f"unknown engine {engine!r} (local or ray)")
+    return assemble(recipe, out_dir, names, executed, started)
+
+
+def execute_local(recipe: Recipe, names: list[str], root: Path, workers: int, memory_budget: int) -> tuple:
+    """Run every step locally (per-source steps in ``workers`` processes); the step results and timings."""
+    timings: dict[str, float] = {}
     pool = None
     if workers > 1:
         pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=log.configure,
@@ -158,14 +168,25 @@ def run_build(recipe: Recipe, out_dir: Path, *, workers: int = 1, engine: str = 
 
         t = time.perf_counter()
         clean = [dec for _, dec in finished]
-        id_paths = [str(c.path) for c in clean]
-        ids_key = cache.key([c.key for c in clean]) if recipe.format.mode == "slices" else ""
+        id_paths, ids_key = slice_ids(recipe, clean)
         rendered = _map(pool, render_task, [(recipe, n, c, root, id_paths, ids_key) for n, c in zip(names, clean)])
         timings["render"] = time.perf_counter() - t
     finally:
         if pool is not None:
             pool.shutdown()
+    return prepared, deduped, finished, rendered, timings
 
+
+def slice_ids(recipe: Recipe, clean: list[StepResult]) -> tuple[list[str], str]:
+    """Where the final ids live, and a key of them (only ``slices`` mode depends on all ids)."""
+    id_paths = [str(c.path) for c in clean]
+    return id_paths, cache.key([c.key for c in clean]) if recipe.format.mode == "slices" else ""
+
+
+def assemble(recipe: Recipe, out_dir: Path, names: list[str], executed: tuple, started: float) -> dict:
+    """Concatenate the per-source outputs into the build outputs and write the report."""
+    prepared, deduped, finished, rendered, timings = executed
+    clean = [dec for _, dec in finished]
     t = time.perf_counter()
     from bagel.formats import DPO_SCHEMA, SFT_SCHEMA
 

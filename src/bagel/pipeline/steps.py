@@ -151,31 +151,41 @@ def sample_step(recipe: Recipe, source: Source, previous: StepResult, root: Path
     return _finish(StepResult("sample", source.name, entry.data, entry_key, len(ids), kept, dropped), entry, started)
 
 
-def dedup_step(recipe: Recipe, ordered: list[tuple[Source, StepResult]], root: Path, memory_budget: int) -> list[StepResult]:
-    """Priority dedup over all sources in load order; one result per source.
+def dedup_entries(ordered: list[tuple[Source, StepResult]], root: Path) -> list[tuple[str, cache.Entry]]:
+    """The cache key and entry of each source's dedup output, in load order.
 
     A source that checks the seen-set depends on every earlier source that adds to it, so
     its key covers theirs; sources that do not check depend only on their own input.
     """
-    seen = SeenSet(memory_budget=memory_budget, spill_dir=root / "dedup" / "spill")
-    results, adders = [], []
+    entries, adders = [], []
     for source, previous in ordered:
-        check, add = source.dedup == "check_add", source.dedup in ("check_add", "add")
+        check = source.dedup == "check_add"
         entry_key = cache.key("dedup", previous.key, source.dedup, adders if check else [])
-        entry = cache.Entry(root / "dedup", source.name, entry_key)
-        started = time.perf_counter()
-        hit = _cached("dedup", source.name, entry, entry_key)
-        # the seen-set must still learn this source's ids, cached or not
-        ids = _column(previous.path, "id")
-        mask = seen.filter(ids, check=check, add=add) if (check or add) else np.ones(len(ids), dtype=bool)
-        if hit is None:
-            kept = _filter_by_mask(previous.path, entry.data, mask, RECORD_SCHEMA, recipe.batch_size)
-            dropped = {"duplicate": len(ids) - kept} if len(ids) - kept else {}
-            hit = _finish(StepResult("dedup", source.name, entry.data, entry_key, len(ids), kept, dropped), entry,
-                          started)
-        if add:
+        entries.append((entry_key, cache.Entry(root / "dedup", source.name, entry_key)))
+        if source.dedup in ("check_add", "add"):
             adders.append(previous.key)
-        results.append(hit)
+    return entries
+
+
+def write_dedup(recipe: Recipe, source: Source, previous: StepResult, entry_key: str, entry: cache.Entry,
+                mask: np.ndarray, started: float) -> StepResult:
+    """Write the rows of ``previous`` that ``mask`` keeps as the source's dedup output."""
+    kept = _filter_by_mask(previous.path, entry.data, mask, RECORD_SCHEMA, recipe.batch_size)
+    dropped = {"duplicate": len(mask) - kept} if len(mask) - kept else {}
+    return _finish(StepResult("dedup", source.name, entry.data, entry_key, len(mask), kept, dropped), entry, started)
+
+
+def dedup_step(recipe: Recipe, ordered: list[tuple[Source, StepResult]], root: Path, memory_budget: int) -> list[StepResult]:
+    """Priority dedup over all sources in load order with one seen-set; one result per source."""
+    seen = SeenSet(memory_budget=memory_budget, spill_dir=root / "dedup" / "spill")
+    results = []
+    for (source, previous), (entry_key, entry) in zip(ordered, dedup_entries(ordered, root)):
+        check, add = source.dedup == "check_add", source.dedup in ("check_add", "add")
+        started = time.perf_counter()
+        ids = _column(previous.path, "id")  # the seen-set must learn this source's ids, cached or not
+        mask = seen.filter(ids, check=check, add=add) if (check or add) else np.ones(len(ids), dtype=bool)
+        hit = _cached("dedup", source.name, entry, entry_key)
+        results.append(hit or write_dedup(recipe, source, previous, entry_key, entry, mask, started))
     return results
 
 
@@ -206,28 +216,25 @@ def trim_step(recipe: Recipe, cfg: SourceConfig, source: Source, previous: StepR
     return _finish(StepResult("trim", source.name, entry.data, entry_key, len(ids), kept, dropped), entry, started)
 
 
-def decontam_step(recipe: Recipe, source: Source, previous: StepResult, root: Path, decontaminator) -> StepResult:
-    """Drop records that match a benchmark item; removals go to a ``.removals.jsonl`` beside the output."""
-    options = recipe.decontamination
-    entry_key = cache.key("decontam", previous.key, options.model_dump(mode="json"))
-    entry = cache.Entry(root / "decontam", source.name, entry_key)
+def decontam_entry(recipe: Recipe, source: Source, previous: StepResult, root: Path) -> tuple[str, cache.Entry]:
+    """The cache key and entry of a source's decontaminated output."""
+    entry_key = cache.key("decontam", previous.key, recipe.decontamination.model_dump(mode="json"))
+    return entry_key, cache.Entry(root / "decontam", source.name, entry_key)
+
+
+def cached_decontam(source: Source, entry_key: str, entry: cache.Entry) -> StepResult | None:
+    """The cached decontam result, if complete."""
+    hit = _cached("decontam", source.name, entry, entry_key)
+    if hit:
+        hit.extra["removals"] = str(entry.data.with_suffix(".removals.jsonl"))
+    return hit
+
+
+def write_decontam(source: Source, previous: StepResult, entry_key: str, entry: cache.Entry, tables,
+                   removed: list[dict], started: float) -> StepResult:
+    """Write the kept records (``tables``, consumed here, filling ``removed``) and the removals."""
+    kept = cache.write_parquet(entry.data, RECORD_SCHEMA, tables)
     removals_path = entry.data.with_suffix(".removals.jsonl")
-    if hit := _cached("decontam", source.name, entry, entry_key):
-        hit.extra["removals"] = str(removals_path)
-        return hit
-    started = time.perf_counter()
-    removed: list[dict] = []
-
-    def tables():
-        for batch in cache.read_batches(previous.path, batch_size=recipe.batch_size):
-            if not options.enabled:
-                yield pa.Table.from_batches([batch])
-                continue
-            kept, removals = decontaminator().filter_batch(batch)
-            removed.extend(removals)
-            yield kept
-
-    kept = cache.write_parquet(entry.data, RECORD_SCHEMA, tables())
     lines = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in removed)
     cache.atomic_write_bytes(removals_path, lines.encode())
     by_benchmark = Counter(f"contaminated:{r['benchmark']}" for r in removed)
@@ -235,6 +242,26 @@ def decontam_step(recipe: Recipe, source: Source, previous: StepResult, root: Pa
     result = _finish(result, entry, started)
     result.extra["removals"] = str(removals_path)
     return result
+
+
+def decontam_step(recipe: Recipe, source: Source, previous: StepResult, root: Path, decontaminator) -> StepResult:
+    """Drop records that match a benchmark item; removals go to a ``.removals.jsonl`` beside the output."""
+    entry_key, entry = decontam_entry(recipe, source, previous, root)
+    if hit := cached_decontam(source, entry_key, entry):
+        return hit
+    started = time.perf_counter()
+    removed: list[dict] = []
+
+    def tables():
+        for batch in cache.read_batches(previous.path, batch_size=recipe.batch_size):
+            if not recipe.decontamination.enabled:
+                yield pa.Table.from_batches([batch])
+                continue
+            kept, removals = decontaminator().filter_batch(batch)
+            removed.extend(removals)
+            yield kept
+
+    return write_decontam(source, previous, entry_key, entry, tables(), removed, started)
 
 
 def with_sft_copies(table: pa.Table) -> pa.Table:
@@ -251,24 +278,32 @@ def with_sft_copies(table: pa.Table) -> pa.Table:
     return pa.concat_tables([table, copies])
 
 
-def render_step(recipe: Recipe, source: Source, previous: StepResult, root: Path, renderer, ids_key: str):
-    """Render one source's records into SFT and DPO training rows (two cached files)."""
+def render_entries(recipe: Recipe, source: Source, previous: StepResult, root: Path, ids_key: str):
+    """The cache key and the (sft, dpo) entries of a source's rendered rows."""
+    entry_key = cache.key("render", previous.key, recipe.format.model_dump(mode="json"), recipe.seed, ids_key)
+    return (entry_key, cache.Entry(root / "render", f"{source.name}.sft", entry_key),
+            cache.Entry(root / "render", f"{source.name}.dpo", entry_key))
+
+
+def cached_render(source: Source, entry_key: str, sft_entry: cache.Entry, dpo_entry: cache.Entry):
+    """The cached render result, if complete."""
+    hit = _cached("render", source.name, dpo_entry, entry_key)
+    if hit:
+        hit.extra.update(sft=str(sft_entry.data), dpo=str(dpo_entry.data))
+    return hit
+
+
+def write_render(source: Source, entry_key: str, sft_entry: cache.Entry, dpo_entry: cache.Entry, rendered,
+                 started: float) -> StepResult:
+    """Write rendered ``(rows_in, sft, dpo, dropped)`` tuples (consumed here) as the two cached files."""
     from bagel.formats import DPO_SCHEMA, SFT_SCHEMA
 
-    entry_key = cache.key("render", previous.key, recipe.format.model_dump(mode="json"), recipe.seed, ids_key)
-    sft_entry = cache.Entry(root / "render", f"{source.name}.sft", entry_key)
-    dpo_entry = cache.Entry(root / "render", f"{source.name}.dpo", entry_key)
-    if hit := _cached("render", source.name, dpo_entry, entry_key):
-        hit.extra.update(sft=str(sft_entry.data), dpo=str(dpo_entry.data))
-        return hit
-    started = time.perf_counter()
     sft_sink = cache.ParquetSink(sft_entry.data, SFT_SCHEMA)
     dpo_sink = cache.ParquetSink(dpo_entry.data, DPO_SCHEMA)
     dropped: Counter = Counter()
     rows_in = 0
-    for batch in cache.read_batches(previous.path, batch_size=recipe.batch_size):
-        rows_in += batch.num_rows
-        sft, dpo, bad = renderer().render_batch(with_sft_copies(pa.Table.from_batches([batch])))
+    for batch_rows, sft, dpo, bad in rendered:
+        rows_in += batch_rows
         sft_sink.write(sft)
         dpo_sink.write(dpo)
         dropped.update(bad)
@@ -280,3 +315,16 @@ def render_step(recipe: Recipe, source: Source, previous: StepResult, root: Path
     result = _finish(result, dpo_entry, started)
     result.extra.update(sft=str(sft_entry.data), dpo=str(dpo_entry.data))
     return result
+
+
+def render_step(recipe: Recipe, source: Source, previous: StepResult, root: Path, renderer, ids_key: str):
+    """Render one source's records into SFT and DPO training rows (two cached files)."""
+    entry_key, sft_entry, dpo_entry = render_entries(recipe, source, previous, root, ids_key)
+    if hit := cached_render(source, entry_key, sft_entry, dpo_entry):
+        return hit
+    started = time.perf_counter()
+    rendered = (
+        (batch.num_rows, *renderer().render_batch(with_sft_copies(pa.Table.from_batches([batch]))))
+        for batch in cache.read_batches(previous.path, batch_size=recipe.batch_size)
+    )
+    return write_render(source, entry_key, sft_entry, dpo_entry, rendered, started)
