@@ -36,6 +36,8 @@ from bagel.records import RECORD_SCHEMA
 
 PATH = "path"  # the column read_parquet(include_paths=True) adds
 REMOVAL = "_removal"
+# an actor reserves half a CPU, so file listing and reads always find one free (else they starve)
+ACTOR_CPUS = 0.5
 
 
 def _start(workers: int):
@@ -142,7 +144,7 @@ def _decontam(ray, recipe: Recipe, sources, trimmed, root: Path, workers: int) -
     ds = ray.data.read_parquet(paths, include_paths=True)
     if recipe.decontamination.enabled:
         ds = ds.map_batches(_Decontaminate, fn_constructor_args=(recipe, root), batch_format="pyarrow",
-                            batch_size=recipe.batch_size, concurrency=workers)
+                            batch_size=recipe.batch_size, concurrency=workers, num_cpus=ACTOR_CPUS)
     parts: dict[str, list[pa.Table]] = {p: [] for p in paths}
     for path, part in _by_path(ds, paths):
         parts[_match(path, paths)].append(part)
@@ -172,7 +174,7 @@ def _render(ray, recipe: Recipe, sources, clean, root: Path, workers: int) -> li
     paths = [str(clean[i].path) for i in todo]
     ds = ray.data.read_parquet(paths, include_paths=True).map_batches(
         _Render, fn_constructor_args=(recipe, id_paths, ids_key), batch_format="pyarrow",
-        batch_size=recipe.batch_size, concurrency=workers)
+        batch_size=recipe.batch_size, concurrency=workers, num_cpus=ACTOR_CPUS)
     parts: dict[str, list] = {p: [] for p in paths}
     for path, part in _by_path(ds, paths):
         parts[_match(path, paths)].extend(pickle.loads(b) for b in part["rendered"].to_pylist())

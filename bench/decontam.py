@@ -1,0 +1,217 @@
+"""Decontamination bench: recall, clean-kept rate and rows/s of our presets next to the original rule.
+
+Builds a labelled set from the real files (default /work/shared/data/real, or --real PATH):
+
+- perturbed: benchmark items placed into training rows verbatim and perturbed (case/whitespace/
+  punctuation, prefix / suffix instruction, inside a longer prompt, words changed and reordered,
+  multiple-choice options reordered and relettered);
+- paraphrase: hand-written paraphrases (bench/data/decontam_paraphrases.jsonl);
+- clean: real instructions that must be kept (GSM8K train vs GSM8K test, alpaca seed tasks, piqa,
+  belebele, openbookqa, LLaMA-Factory DPO demo prompts, HH-RLHF first turns).
+
+The original rule is slow (one text per encode call), so it runs on a stratified sample
+(--original-sample rows); our default runs on that same sample too, for a side-by-side rate.
+
+    python bench/decontam.py [--real DIR] [--per-benchmark 30] [--original-sample 600] [--synth-rows 200000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import random
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from bagel.benchmarks import available_offline, load_benchmark
+from bagel.decontam import DecontamOptions, Decontaminator
+from bagel.log import configure
+from bagel.records import single_turn, to_table
+
+HERE = Path(__file__).parent
+PREFIXES = ["Answer the following question:\n", "Solve this problem.\n\n", "Please respond to the following: "]
+SUFFIXES = ["\nThink step by step.", "\n\nExplain your answer.", " Keep it short."]
+WRAP = (
+    "I am preparing for an exam and found this exercise in a practice sheet. I could not work it out on my "
+    "own, so please help me with it.\n\n{}\n\nShow every step of your reasoning and state the final answer "
+    "clearly at the end, then suggest one similar exercise I could practise with."
+)
+FILLERS = ["really", "some", "that", "thing", "quite", "also"]
+
+
+def _lines(path: Path) -> list[dict]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def perturb(kind: str, text: str, rng: random.Random, choices: tuple[str, list[str]] | None) -> str | None:
+    """One perturbation of a benchmark text."""
+    if kind == "verbatim":
+        return text
+    if kind == "case_space_punct":
+        out = text.upper() if rng.random() < 0.5 else text.lower()
+        out = out.replace(" ", "  ").replace("?", "").replace(",", " ,")
+        return "  " + out.replace(".", " . ") + " !!"
+    if kind == "prefix":
+        return rng.choice(PREFIXES) + text
+    if kind == "suffix":
+        return text + rng.choice(SUFFIXES)
+    if kind == "inside_longer_prompt":
+        return WRAP.format(text)
+    if kind == "words_changed":
+        words = text.split(" ")
+        if len(words) < 6:
+            return None
+        for _ in range(max(1, min(4, len(words) // 12))):
+            words[rng.randrange(len(words))] = rng.choice(FILLERS)
+        j = rng.randrange(len(words) - 1)
+        words[j], words[j + 1] = words[j + 1], words[j]
+        return " ".join(words)
+    if kind == "mc_reordered" and choices:
+        question, options = choices
+        options = options[:]
+        rng.shuffle(options)
+        return question + "\n" + "\n".join(f"({i + 1}) {o}" for i, o in enumerate(options))
+    return None
+
+
+KINDS = ["verbatim", "case_space_punct", "prefix", "suffix", "inside_longer_prompt", "words_changed", "mc_reordered"]
+
+
+def contaminated(benchmarks, per_bench: int, seed: int) -> list[dict]:
+    """Perturbed benchmark items (label ``perturbed``)."""
+    rows = []
+    for items in benchmarks:
+        rng = random.Random(f"{seed}-{items.name}")
+        for j in rng.sample(range(len(items.display)), min(per_bench, len(items.display))):
+            variants = [t for t, i in zip(items.texts, items.item_index) if i == j]
+            lettered = next((v for v in variants if "\nA. " in v), None)
+            choices = None
+            if lettered:
+                head, *opts = lettered.split("\n")
+                choices = (head, [o[3:] for o in opts])
+            for kind in KINDS:
+                text = perturb(kind, items.display[j], rng, choices)
+                if text:
+                    rows.append({"label": "perturbed", "kind": kind, "benchmark": items.name, "text": text})
+    return rows
+
+
+def clean(real: Path, seed: int) -> list[dict]:
+    """Real instructions that are not benchmark items (label ``clean``)."""
+    rng = random.Random(seed)
+    out = []
+
+    def add(kind, texts, n):
+        texts = [t for t in texts if t and t.strip()]
+        picked = rng.sample(texts, min(n, len(texts)))
+        out.extend({"label": "clean", "kind": kind, "benchmark": "", "text": t} for t in picked)
+
+    add("gsm8k_train", [r["question"] for r in _lines(real / "gsm8k_train.jsonl.gz")], 1000)
+    seeds = _lines(real / "alpaca_seed_tasks.jsonl")
+    add("alpaca_seed", ["\n".join(filter(None, [r["instruction"], r["instances"][0]["input"]])) for r in seeds], 175)
+    add("piqa", [f"{r['goal']}\nA. {r['sol1']}\nB. {r['sol2']}" for r in _lines(real / "piqa_valid.jsonl")], 300)
+    add("belebele", [f"{r['flores_passage']}\n{r['question']}" for r in _lines(real / "belebele_eng_Latn.jsonl")], 200)
+    obqa = [r["question"] for r in _lines(real / "openbookqa_test.jsonl")]
+    lettered = ["\n".join([q["stem"], *(f"{c['label']}. {c['text']}" for c in q["choices"])]) for q in obqa]
+    add("openbookqa", lettered, 250)
+    demo = json.loads((real / "dpo_en_demo.json").read_text())
+    add("dpo_demo", [next(t["value"] for t in r["conversations"] if t["from"] == "human") for r in demo], 300)
+    hh_rows = _lines(real / "hh_rlhf_harmless_base_test.jsonl.gz")
+    hh = [r["chosen"].split("\n\nHuman: ")[1].split("\n\nAssistant:")[0] for r in hh_rows]
+    add("hh_rlhf", hh, 300)
+    return out
+
+
+def paraphrases() -> list[dict]:
+    """Hand-written paraphrases (label ``paraphrase``)."""
+    rows = _lines(HERE / "data" / "decontam_paraphrases.jsonl")
+    return [{"label": "paraphrase", "kind": "paraphrase", **r} for r in rows]
+
+
+def evaluate(name: str, decon: Decontaminator, rows: list[dict], batch: int = 512) -> dict:
+    """Run ``decon`` over ``rows``; print recall per label/kind, clean kept rate and rows/s."""
+    records = [single_turn(r["text"], "ok") for r in rows]
+    for i, rec in enumerate(records):
+        rec["id"], rec["source"] = str(i), rows[i]["kind"]
+    table = to_table(records)
+    removed, start = set(), time.perf_counter()
+    for lo in range(0, len(rows), batch):
+        _, removals = decon.filter_batch(table.slice(lo, batch))
+        removed.update(int(r["id"]) for r in removals)
+    seconds = time.perf_counter() - start
+    by = defaultdict(Counter)
+    for i, r in enumerate(rows):
+        key = r["label"] if r["label"] != "perturbed" else f"perturbed/{r['kind']}"
+        for k in {key, r["label"]}:
+            by[k]["n"] += 1
+            by[k]["removed"] += i in removed
+    result = {"rows_per_s": len(rows) / seconds, "seconds": seconds}
+    print(f"\n== {name}: {len(rows)} rows in {seconds:.1f} s = {len(rows) / seconds:.1f} rows/s")
+    for key in sorted(by):
+        n, rem = by[key]["n"], by[key]["removed"]
+        rate = (n - rem) / n if key == "clean" else rem / n
+        what = "kept (precision)" if key == "clean" else "recall"
+        print(f"  {key:32s} n={n:5d}  {what} {rate:.4f}")
+        result[key] = rate
+    for i, r in enumerate(rows):
+        if r["label"] == "clean" and i in removed:
+            print(f"  false positive [{r['kind']}]: {r['text'][:100]!r}")
+    return result
+
+
+def synth_rate(rows: int) -> None:
+    """Rows/s of the ngram preset (bundled benchmarks) on ``rows`` synthetic bagel-shaped rows, 10k per batch."""
+    import pyarrow as pa
+    from synth import records
+
+    from bagel.records import RECORD_SCHEMA
+
+    data = records(rows)
+    for r in data:
+        r.update(kind="dpo" if r["prompt"] else "text" if r["text"] else "sft", confidence=1, system=None)
+    table = pa.Table.from_pylist(data, schema=RECORD_SCHEMA)
+    decon = Decontaminator(DecontamOptions(preset="ngram"))
+    start = time.perf_counter()
+    removed = sum(len(decon.filter_batch(b)[1]) for b in table.to_batches(max_chunksize=10_000))
+    seconds = time.perf_counter() - start
+    print(f"\n== ngram preset on {rows} synthetic rows: {rows / seconds:,.0f} rows/s ({removed} removed)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--real", type=Path, default=Path("/work/shared/data/real"))
+    parser.add_argument("--per-benchmark", type=int, default=30)
+    parser.add_argument("--original-sample", type=int, default=600)
+    parser.add_argument("--cache-dir", type=Path, default=Path("~/.cache/bagel/decontam").expanduser())
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--skip-original", action="store_true")
+    parser.add_argument("--synth-rows", type=int, default=200_000, help="rows for the ngram rate (0: skip)")
+    args = parser.parse_args()
+    configure(quiet=True)
+    if args.synth_rows:
+        synth_rate(args.synth_rows)
+    entries = [*available_offline(), f"alpaca_eval={args.real / 'alpaca_eval.jsonl'}"]
+    benchmarks = [load_benchmark(e) for e in entries]
+    rows = contaminated(benchmarks, args.per_benchmark, args.seed) + paraphrases() + clean(args.real, args.seed)
+    print(f"labelled set: {Counter(r['label'] for r in rows)}")
+    for preset in ("ngram", "default"):
+        start = time.perf_counter()
+        decon = Decontaminator(DecontamOptions(preset=preset, benchmarks=entries), cache_dir=args.cache_dir)
+        print(f"\n[{preset}] setup {time.perf_counter() - start:.1f} s")
+        evaluate(f"ours, preset {preset} (full set)", decon, rows)
+    if args.skip_original:
+        return
+    sample = random.Random(args.seed).sample(rows, min(args.original_sample, len(rows)))
+    fresh = Decontaminator(DecontamOptions(preset="default", benchmarks=entries), cache_dir=args.cache_dir)
+    ours = evaluate("ours, preset default (sample, fresh process state)", fresh, sample)
+    original = Decontaminator(DecontamOptions(preset="bagel-original", benchmarks=entries), cache_dir=args.cache_dir)
+    orig = evaluate("original rule, preset bagel-original (sample)", original, sample, batch=len(sample))
+    print(f"\nspeed-up on the same rows: {ours['rows_per_s'] / orig['rows_per_s']:.1f}x")
+
+
+if __name__ == "__main__":
+    main()

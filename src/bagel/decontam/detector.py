@@ -1,0 +1,186 @@
+"""The decontamination step: load benchmarks, build the detectors, filter record batches.
+
+How the detectors combine (``preset``):
+
+- ``ngram``: a row is removed when the n-gram containment of some benchmark item in its whole
+  instruction (all human turns; the dpo prompt) is >= ``ngram_threshold``.
+- ``default``: the ``ngram`` rule first; the texts of the rows it keeps (first human turn and, when
+  different, the whole instruction) are embedded with a static model2vec model (distilled locally
+  from the transformer) and searched in a faiss inner-product index. Each of the ``rescore_k``
+  nearest benchmark texts with static cosine >= ``static_threshold`` is a candidate unless the
+  text holds less than ``lexical_min`` of the item's words (IDF-weighted: a look-alike with other
+  numbers and names). A candidate with static cosine >= ``static_accept`` and word share >=
+  ``lexical_accept`` is removed as it is (detector ``static``); the others are re-scored with the
+  transformer (one batched, length-sorted call per batch; benchmark vectors are kept per process)
+  and removed when the cosine is >= ``embedding_threshold`` (detector ``embedding``).
+  Each removal records the detector that fired and its score (containment or cosine).
+- ``bagel-original``: the original rule alone, on the first human turn (or dpo prompt): nearest
+  benchmark text in a flat L2 index (k=1), removed when the squared L2 distance is <=
+  ``original_distance`` and ``abs(len(train) - len(bench)) / len(train) <= original_length_ratio``;
+  one text per encode call, as the original did.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from bagel.benchmarks import REGISTRY, BenchmarkItems, available_offline, load_benchmark
+from bagel.decontam.embedding import EmbeddingIndex, cached_embed, embed, load_model, load_static
+from bagel.decontam.ngram import NgramIndex
+from bagel.decontam.options import DecontamOptions
+from bagel.decontam.texts import row_texts
+from bagel.errors import UserError
+from bagel.records import RECORD_SCHEMA
+
+DEFAULT_CACHE = Path("~/.cache/bagel/decontam")
+
+
+class Decontaminator:
+    """Removes training rows that match benchmark items. Picklable: a copy rebuilds from options + cache."""
+
+    def __init__(self, options: DecontamOptions | None = None, cache_dir: Path | None = None):
+        self.options = options or DecontamOptions()
+        self.cache_dir = Path(cache_dir or self.options.cache_dir or DEFAULT_CACHE).expanduser()
+        self._build()
+
+    def __getstate__(self) -> dict:
+        return {"options": self.options, "cache_dir": self.cache_dir}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._build()
+
+    # --- setup ---------------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        opts = self.options
+        if not opts.enabled:
+            return
+        entries = opts.benchmarks if opts.benchmarks is not None else available_offline()
+        self.benchmarks: list[BenchmarkItems] = [
+            b for b in (load_benchmark(e, use_hub=opts.use_hub) for e in entries) if b is not None
+        ]
+        if not self.benchmarks:
+            raise UserError("decontamination: no benchmark could be loaded")
+        texts, bench_of, item_of, original, groups = [], [], [], [], []
+        offset = 0
+        for b, items in enumerate(self.benchmarks):
+            registered = REGISTRY.get(items.name)
+            keep = registered.original_variants if registered else 1
+            seen: dict[int, int] = {}
+            for text, item in zip(items.texts, items.item_index):
+                seen[item] = seen.get(item, 0) + 1
+                texts.append(text), bench_of.append(b), item_of.append(item), original.append(seen[item] <= keep)
+                groups.append(offset + item)  # one id per benchmark item, over all benchmarks
+            offset += len(items.display)
+        self.texts = texts
+        self.bench_of, self.item_of = np.asarray(bench_of), np.asarray(item_of)
+        self.ngram = self.model = self.index = None
+        if opts.preset != "bagel-original":
+            self.ngram = NgramIndex(texts, n=opts.ngram_n, min_words=opts.ngram_min_words,
+                                    short_slack=opts.ngram_short_slack, items=groups)
+        if opts.preset == "ngram":
+            return
+        self.model = load_model(opts.model, opts.device, opts.max_seq_length)
+        model_id = opts.model or "all-MiniLM-L6-v2 (bundled)"
+        if opts.preset == "bagel-original":
+            self.original_ids = np.flatnonzero(original)
+            vectors = cached_embed(self.model, model_id, [texts[i] for i in self.original_ids], opts.batch_size,
+                                   self.cache_dir)
+            self.index = EmbeddingIndex(vectors, metric="l2")
+        else:
+            model_cache = Path(opts.cache_dir or DEFAULT_CACHE).expanduser()  # shared by builds: distilled once
+            self.static, static_id = load_static(opts.static_model, opts.model, model_cache)
+            vectors = cached_embed(self.static, static_id, texts, opts.batch_size, self.cache_dir)
+            self.index = EmbeddingIndex(vectors)
+            self.bench_vectors: dict[int, np.ndarray] = {}  # transformer vectors of re-scored benchmark texts
+
+    # --- filtering -----------------------------------------------------------------------------
+
+    def _record(self, table: pa.Table, row: int, variant: int, detector: str, score: float, text: str) -> dict:
+        items = self.benchmarks[self.bench_of[variant]]
+        item = int(self.item_of[variant])
+        return {
+            "id": table.column("id")[row].as_py(),
+            "source": table.column("source")[row].as_py(),
+            "benchmark": items.name,
+            "item_index": item,
+            "item_text": items.display[item],
+            "train_text": text,
+            "detector": detector,
+            "score": round(float(score), 4),
+        }
+
+    def _original(self, first: list[str]) -> list[tuple[int, int, float]]:
+        opts, hits = self.options, []
+        for i, text in enumerate(first):
+            dist, nearest = self.index.nearest(embed(self.model, [text], 1))  # one text per call, as the original
+            variant, dist = int(self.original_ids[nearest[0, 0]]), float(dist[0, 0])
+            ratio = abs(len(text) - len(self.texts[variant])) / max(len(text), 1)
+            if dist <= opts.original_distance and ratio <= opts.original_length_ratio:
+                hits.append((i, variant, dist))
+        return hits
+
+    def _embedding(self, first: list[str], whole: list[str], todo: np.ndarray) -> list[tuple]:
+        opts = self.options
+        queries, owner = [], []
+        for i in todo.tolist():
+            queries.append(first[i]), owner.append(i)
+            if whole[i] != first[i]:
+                queries.append(whole[i]), owner.append(i)
+        sims, nearest = self.index.nearest(embed(self.static, queries, opts.batch_size), opts.rescore_k)
+        best: dict[int, tuple[int, int, float, str, str]] = {}
+
+        def keep_best(q: int, v: int, score: float, detector: str) -> None:
+            i = owner[q]
+            if i not in best or score > best[i][2]:
+                best[i] = (i, v, score, queries[q], detector)
+
+        pairs = []  # (query, variant) candidates left for the transformer
+        for q, j in zip(*np.nonzero(sims >= opts.static_threshold)):
+            q, v, sim = int(q), int(nearest[q, j]), float(sims[q, j])
+            share = self.ngram.word_overlap(queries[q], v)
+            if share >= opts.lexical_accept and sim >= opts.static_accept:
+                keep_best(q, v, sim, "static")
+            elif share >= opts.lexical_min:
+                pairs.append((q, v))
+        pairs = [(q, v) for q, v in pairs if owner[q] not in best]
+        if pairs:
+            asked = sorted({q for q, _ in pairs})
+            missing = sorted({v for _, v in pairs} - self.bench_vectors.keys())
+            vectors = embed(self.model, [queries[q] for q in asked] + [self.texts[v] for v in missing], opts.batch_size)
+            self.bench_vectors.update(zip(missing, vectors[len(asked) :]))
+            query_vectors = dict(zip(asked, vectors[: len(asked)]))
+            for q, v in pairs:
+                sim = float(query_vectors[q] @ self.bench_vectors[v])
+                if sim >= opts.embedding_threshold:
+                    keep_best(q, v, sim, "embedding")
+        return list(best.values())
+
+    def filter_batch(self, batch: pa.RecordBatch | pa.Table) -> tuple[pa.Table, list[dict]]:
+        """Split ``batch`` (RECORD_SCHEMA) into the kept rows and one removal record per removed row."""
+        table = pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
+        if not self.options.enabled:
+            return table, []
+        found = row_texts(table)
+        hits: list[tuple[int, int, str, float, str]] = []  # (position in found, variant, detector, score, text)
+        if self.options.preset == "bagel-original":
+            hits = [(i, v, "bagel-original", s, found.first[i]) for i, v, s in self._original(found.first)]
+        else:
+            scores, variants = self.ngram.score(found.whole)
+            flagged = scores >= self.options.ngram_threshold
+            hits = [(i, int(variants[i]), "ngram", float(scores[i]), found.whole[i]) for i in np.flatnonzero(flagged)]
+            if self.options.preset == "default":
+                todo = np.flatnonzero(~flagged)
+                hits += [(i, v, d, s, t) for i, v, s, t, d in self._embedding(found.first, found.whole, todo)]
+        removed = np.zeros(table.num_rows, dtype=bool)
+        removals = []
+        for i, variant, detector, score, text in sorted(hits):
+            row = int(found.rows[i])
+            removed[row] = True
+            removals.append(self._record(table, row, variant, detector, score, text))
+        kept = table.filter(pa.array(~removed)) if removals else table
+        return kept.cast(RECORD_SCHEMA) if kept.schema != RECORD_SCHEMA else kept, removals

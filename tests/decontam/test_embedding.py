@@ -1,0 +1,96 @@
+"""The embedding detector (default preset) and the bagel-original preset, on a tiny user benchmark.
+
+The model loads once per module. The static first pass uses a static model built in a second from
+the transformer's own token embeddings (distilling the real one takes minutes), with a low
+``static_threshold`` so the transformer decides.
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bagel.decontam import DecontamOptions, Decontaminator
+from bagel.decontam.embedding import default_model, embed
+from bagel.records import single_turn, to_table
+
+QUESTIONS = [
+    "What happens to you if you eat watermelon seeds?",
+    "Which U.S. state produces the most peaches?",
+    "Write a Python program that reads all the text files under a directory and returns the top-5 most frequent words.",
+]
+
+
+@pytest.fixture(scope="module")
+def bench_file(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("bench") / "mine.jsonl"
+    path.write_text("".join(json.dumps({"q": q}) + "\n" for q in QUESTIONS))
+    return path
+
+
+@pytest.fixture(scope="module")
+def static_path(tmp_path_factory) -> str:
+    from model2vec import StaticModel
+    from safetensors.torch import load_file
+    from tokenizers import Tokenizer
+
+    model_dir = Path(default_model())
+    weights = load_file(model_dir / "model.safetensors")
+    key = next(k for k in weights if k.endswith("word_embeddings.weight"))
+    model = StaticModel(weights[key].float().numpy(), Tokenizer.from_file(str(model_dir / "tokenizer.json")))
+    out = tmp_path_factory.mktemp("static")
+    model.save_pretrained(out)
+    return str(out)
+
+
+@pytest.fixture(scope="module")
+def decon(bench_file, static_path, tmp_path_factory):
+    options = DecontamOptions(
+        preset="default", benchmarks=[{"name": "mine", "path": bench_file, "fields": ["q"]}],
+        static_model=static_path, static_threshold=0.2, static_accept=1.0,  # the transformer decides
+    )
+    return Decontaminator(options, cache_dir=tmp_path_factory.mktemp("cache"))
+
+
+def test_paraphrase_caught_and_lookalike_kept(decon):
+    rows = [
+        single_turn("If you swallow watermelon seeds, what will happen to you?", "x"),
+        single_turn("Write a program in Python that reads every text file in a folder and returns the five words "
+                    "that occur most often.", "x"),
+        single_turn("What happens to you if you eat too many apples in one day?", "x"),
+        single_turn("Which country produces the most coffee?", "x"),
+    ]
+    kept, removals = decon.filter_batch(to_table(rows))
+    assert [(r["item_index"], r["detector"]) for r in removals] == [(0, "embedding"), (2, "embedding")]
+    assert all(0.85 <= r["score"] <= 1.0 for r in removals)
+    assert kept.num_rows == 2
+
+
+def test_benchmark_embeddings_cached_on_disk(decon):
+    files = sorted(p.name for p in decon.cache_dir.glob("bench-*.npy"))
+    assert len(files) == 1
+    rebuilt = Decontaminator(decon.options, cache_dir=decon.cache_dir)
+    assert sorted(p.name for p in rebuilt.cache_dir.glob("bench-*.npy")) == files
+
+
+def test_bagel_original_reproduces_the_rule(bench_file, tmp_path):
+    mine = {"name": "mine", "path": bench_file, "fields": ["q"]}
+    options = DecontamOptions(preset="bagel-original", benchmarks=[mine])
+    original = Decontaminator(options, cache_dir=tmp_path)
+    texts = [
+        QUESTIONS[1],  # distance 0, same length
+        QUESTIONS[1] + " Answer in one word, please.",  # near, but 28% longer: kept by the length rule
+        "Which  U.S. state produces the most peaches ?",  # same tokens: distance ~0, within 20% in length
+        "Why is the sky blue?",
+    ]
+    vectors = embed(original.model, texts, 1)
+    bench = embed(original.model, [QUESTIONS[1]], 1)[0]
+    dist = ((vectors - bench) ** 2).sum(axis=1)
+    ratio = np.array([abs(len(t) - len(QUESTIONS[1])) / len(t) for t in texts])
+    expected = [i for i in range(4) if dist[i] <= 0.05 and ratio[i] <= 0.20]
+    kept, removals = original.filter_batch(to_table([single_turn(t, "x") for t in texts]))
+    assert expected == [0, 2]
+    assert [r["train_text"] for r in removals] == [texts[0], texts[2]]
+    assert [r["detector"] for r in removals] == ["bagel-original"] * 2
+    assert removals[0]["score"] == pytest.approx(0.0, abs=1e-4)
