@@ -17,6 +17,18 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/bagel build recipes/demo.yaml --out out/demo
+	$(BIN)/bagel train tiny-model out/demo-models/tiny --data out/demo
+	$(BIN)/bagel train sft configs/demo-sft.yaml
+	$(BIN)/bagel train dpo configs/demo-dpo.yaml
+	$(BIN)/bagel generate out/demo-models/dpo --format vicuna --temperature 0.7 --max-new-tokens 48 \
+		--prompt "Write a SQL query for the following: How many singers do we have?"
+	@echo "report: out/demo/report.html  card: out/demo/README.md  models: out/demo-models/"
+
+bench: $(STAMP)
+	$(BIN)/python bench/build.py 20000 200000
+	$(BIN)/python bench/render.py 100000
+	$(BIN)/python bench/decontam.py
+	$(BIN)/python bench/sft_speed.py 2000 40
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -183,7 +183,7 @@ def synth_rate(rows: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--real", type=Path, default=Path("/work/shared/data/real"))
+    parser.add_argument("--real", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data" / "real")
     parser.add_argument("--per-benchmark", type=int, default=30)
     parser.add_argument("--original-sample", type=int, default=600)
     parser.add_argument("--cache-dir", type=Path, default=Path("~/.cache/bagel/decontam").expanduser())

@@ -79,6 +79,8 @@ def embed(model, texts: list[str], batch_size: int) -> np.ndarray:
             return np.zeros((0, model.get_sentence_embedding_dimension()), dtype=np.float32)
         out = model.encode(texts, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False)
         return np.ascontiguousarray(out, dtype=np.float32)
+    if not texts:
+        return np.zeros((0, model.dim), dtype=np.float32)
     out = np.asarray(model.encode(texts, batch_size=max(batch_size, 1024), show_progress_bar=False), dtype=np.float32)
     out = out.reshape(len(texts), -1)
     return np.ascontiguousarray(out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12))

@@ -120,10 +120,13 @@ class _Render:
         self.renderer = build._renderer(recipe, id_paths, ids_key)()
 
     def __call__(self, batch: pa.Table) -> pa.Table:
-        path = batch[PATH][0].as_py() if batch.num_rows else ""
-        sft, dpo, dropped = self.renderer.render_batch(steps.with_sft_copies(batch.drop_columns([PATH])))
-        blob = pickle.dumps((batch.num_rows, sft, dpo, dict(dropped)))
-        return pa.table({PATH: [path], "rendered": [blob]})
+        paths, blobs = [], []
+        for path in dict.fromkeys(batch[PATH].to_pylist()):  # a batch may span several sources
+            part = batch.filter(pa.compute.equal(batch[PATH], path)).drop_columns([PATH])
+            sft, dpo, dropped = self.renderer.render_batch(steps.with_sft_copies(part))
+            paths.append(path)
+            blobs.append(pickle.dumps((part.num_rows, sft, dpo, dict(dropped))))
+        return pa.table({PATH: paths, "rendered": blobs})
 
 
 def _by_path(ray_ds, paths: list[str]):
