@@ -62,7 +62,8 @@ def _renderer(recipe: Recipe, id_paths: list[str], ids_key: str) -> Callable:
             renderer.prepare(i for path in id_paths for i in _ids(path))
         return renderer
 
-    return lambda: _once(f"render:{ids_key}", build)
+    name = "render:" + cache.key(recipe.format.model_dump(mode="json"), recipe.seed, ids_key)
+    return lambda: _once(name, build)
 
 
 def _ids(path: str) -> list[str]:

@@ -2,7 +2,8 @@
 its inputs, options and the code version, and is written atomically.
 
 An entry is a parquet file plus a JSON file of its counts; the JSON is renamed into place
-last, so an entry exists only when both are complete. A killed build leaves at most a
+last, so an entry exists only when both are complete. A step that drops nothing writes no
+copy: its JSON points at its input's file. A killed build leaves at most a
 ``*.tmp`` file behind, which the next run overwrites.
 """
 
@@ -99,10 +100,6 @@ class Entry:
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
         self.data = Path(directory) / f"{safe}-{entry_key}.parquet"
         self.meta = self.data.with_suffix(".json")
-
-    def done(self) -> bool:
-        """Whether a complete entry exists."""
-        return self.meta.exists() and self.data.exists()
 
     def load_meta(self) -> dict:
         """The counts saved with the entry."""

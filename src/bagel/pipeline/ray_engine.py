@@ -144,7 +144,7 @@ def _decontam(ray, recipe: Recipe, sources, trimmed, root: Path, workers: int) -
         return results
     started = time.perf_counter()
     paths = [str(trimmed[i].path) for i in todo]
-    ds = ray.data.read_parquet(paths, include_paths=True)
+    ds = ray.data.read_parquet(paths, include_paths=True, columns=list(RECORD_SCHEMA.names))
     if recipe.decontamination.enabled:
         ds = ds.map_batches(_Decontaminate, fn_constructor_args=(recipe, root), batch_format="pyarrow",
                             batch_size=recipe.batch_size, concurrency=workers, num_cpus=ACTOR_CPUS)
@@ -175,7 +175,7 @@ def _render(ray, recipe: Recipe, sources, clean, root: Path, workers: int) -> li
         return results
     started = time.perf_counter()
     paths = [str(clean[i].path) for i in todo]
-    ds = ray.data.read_parquet(paths, include_paths=True).map_batches(
+    ds = ray.data.read_parquet(paths, include_paths=True, columns=list(RECORD_SCHEMA.names)).map_batches(
         _Render, fn_constructor_args=(recipe, id_paths, ids_key), batch_format="pyarrow",
         batch_size=recipe.batch_size, concurrency=workers, num_cpus=ACTOR_CPUS)
     parts: dict[str, list] = {p: [] for p in paths}

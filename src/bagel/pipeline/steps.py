@@ -61,11 +61,14 @@ class StepResult:
 
 
 def _cached(step: str, name: str, entry: cache.Entry, entry_key: str) -> StepResult | None:
-    if not entry.done():
+    if not entry.meta.exists():
         return None
     meta = entry.load_meta()
+    path = Path(meta.get("path") or entry.data)  # a step that dropped nothing points at its input
+    if not path.exists():
+        return None
     return StepResult(
-        step, name, entry.data, entry_key, meta["in"], meta["kept"], meta["dropped"], meta["seconds"], True,
+        step, name, path, entry_key, meta["in"], meta["kept"], meta["dropped"], meta["seconds"], True,
         meta.get("extra", {}),
     )
 
@@ -73,7 +76,7 @@ def _cached(step: str, name: str, entry: cache.Entry, entry_key: str) -> StepRes
 def _finish(result: StepResult, entry: cache.Entry, started: float) -> StepResult:
     result.seconds = time.perf_counter() - started
     meta = {"in": result.rows_in, "kept": result.kept, "dropped": result.dropped, "seconds": result.seconds,
-            "extra": result.extra}
+            "extra": result.extra, "path": None if result.path == entry.data else str(result.path)}
     entry.save_meta(meta)
     return result
 
@@ -114,8 +117,13 @@ def convert_step(recipe: Recipe, cfg: SourceConfig, source: Source, root: Path) 
                    started)
 
 
-def _filter_by_mask(src: Path, dst: Path, mask, schema: pa.Schema, batch_size: int) -> int:
-    """Copy the rows of ``src`` whose position is set in ``mask`` to ``dst`` (streamed)."""
+def _filter_by_mask(src: Path, dst: Path, mask, schema: pa.Schema, batch_size: int) -> tuple[Path, int]:
+    """Copy the rows of ``src`` whose position is set in ``mask`` to ``dst`` (streamed): (path, rows kept).
+
+    When the mask keeps every row nothing is copied and ``src`` itself is returned.
+    """
+    if np.all(mask):
+        return src, len(mask)
     offset = 0
 
     def tables():
@@ -125,7 +133,7 @@ def _filter_by_mask(src: Path, dst: Path, mask, schema: pa.Schema, batch_size: i
             offset += batch.num_rows
             yield pa.Table.from_batches([batch]).filter(pa.array(part))
 
-    return cache.write_parquet(dst, schema, tables())
+    return dst, cache.write_parquet(dst, schema, tables())
 
 
 def _column(path: Path, name: str) -> list:
@@ -146,9 +154,9 @@ def sample_step(recipe: Recipe, source: Source, previous: StepResult, root: Path
     else:
         strata = _column(previous.path, STRATUM) if spec.stratify else None
         mask = sample_mask(ids, strata, spec.n, spec.stratify, recipe.seed, f"sample:{source.name}")
-    kept = _filter_by_mask(previous.path, entry.data, mask, RECORD_SCHEMA, recipe.batch_size)
+    path, kept = _filter_by_mask(previous.path, entry.data, mask, RECORD_SCHEMA, recipe.batch_size)
     dropped = {"sampled_out": len(ids) - kept} if len(ids) - kept else {}
-    return _finish(StepResult("sample", source.name, entry.data, entry_key, len(ids), kept, dropped), entry, started)
+    return _finish(StepResult("sample", source.name, path, entry_key, len(ids), kept, dropped), entry, started)
 
 
 def dedup_entries(ordered: list[tuple[Source, StepResult]], root: Path) -> list[tuple[str, cache.Entry]]:
@@ -170,9 +178,9 @@ def dedup_entries(ordered: list[tuple[Source, StepResult]], root: Path) -> list[
 def write_dedup(recipe: Recipe, source: Source, previous: StepResult, entry_key: str, entry: cache.Entry,
                 mask: np.ndarray, started: float) -> StepResult:
     """Write the rows of ``previous`` that ``mask`` keeps as the source's dedup output."""
-    kept = _filter_by_mask(previous.path, entry.data, mask, RECORD_SCHEMA, recipe.batch_size)
+    path, kept = _filter_by_mask(previous.path, entry.data, mask, RECORD_SCHEMA, recipe.batch_size)
     dropped = {"duplicate": len(mask) - kept} if len(mask) - kept else {}
-    return _finish(StepResult("dedup", source.name, entry.data, entry_key, len(mask), kept, dropped), entry, started)
+    return _finish(StepResult("dedup", source.name, path, entry_key, len(mask), kept, dropped), entry, started)
 
 
 def dedup_step(recipe: Recipe, ordered: list[tuple[Source, StepResult]], root: Path, memory_budget: int) -> list[StepResult]:
@@ -212,8 +220,8 @@ def trim_step(recipe: Recipe, cfg: SourceConfig, source: Source, previous: StepR
         mask = np.zeros(len(ids), dtype=bool)
         mask[index[chosen]] = True
         dropped["capped"] = remaining - cap.keep
-    kept = _filter_by_mask(previous.path, entry.data, mask, RECORD_SCHEMA, recipe.batch_size)
-    return _finish(StepResult("trim", source.name, entry.data, entry_key, len(ids), kept, dropped), entry, started)
+    path, kept = _filter_by_mask(previous.path, entry.data, mask, RECORD_SCHEMA, recipe.batch_size)
+    return _finish(StepResult("trim", source.name, path, entry_key, len(ids), kept, dropped), entry, started)
 
 
 def decontam_entry(recipe: Recipe, source: Source, previous: StepResult, root: Path) -> tuple[str, cache.Entry]:
@@ -253,7 +261,7 @@ def decontam_step(recipe: Recipe, source: Source, previous: StepResult, root: Pa
     removed: list[dict] = []
 
     def tables():
-        for batch in cache.read_batches(previous.path, batch_size=recipe.batch_size):
+        for batch in cache.read_batches(previous.path, columns=RECORD_SCHEMA.names, batch_size=recipe.batch_size):
             if not recipe.decontamination.enabled:
                 yield pa.Table.from_batches([batch])
                 continue
@@ -325,6 +333,6 @@ def render_step(recipe: Recipe, source: Source, previous: StepResult, root: Path
     started = time.perf_counter()
     rendered = (
         (batch.num_rows, *renderer().render_batch(with_sft_copies(pa.Table.from_batches([batch]))))
-        for batch in cache.read_batches(previous.path, batch_size=recipe.batch_size)
+        for batch in cache.read_batches(previous.path, columns=RECORD_SCHEMA.names, batch_size=recipe.batch_size)
     )
     return write_render(source, entry_key, sft_entry, dpo_entry, rendered, started)
