@@ -11,9 +11,9 @@ import dataclasses
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from bagel.configfile import load_yaml_model
 from bagel.decontam.options import DecontamOptions
 from bagel.errors import UserError
 from bagel.filters import DEFAULT_REFUSAL_PATTERNS
@@ -120,34 +120,17 @@ class Recipe(StrictModel):
         return sorted(pairs, key=lambda pair: (-pair[1].confidence, pair[1].name))
 
 
-def _error_line(err: ValidationError) -> str:
-    first = err.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "recipe"
-    if first["type"] == "extra_forbidden":
-        return f"unknown key {where!r}"
-    return f"{where}: {first['msg']}"
-
-
 def load_recipe(path: Path) -> Recipe:
     """Read and validate a recipe YAML; every problem is a one-line :class:`UserError`."""
     path = Path(path)
-    if not path.is_file():
-        raise UserError(f"recipe not found: {path}")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as err:
-        raise UserError(f"{path}: invalid YAML ({str(err).splitlines()[0]})") from None
-    if not isinstance(data, dict):
-        raise UserError(f"{path}: a recipe is a YAML mapping")
-    data.setdefault("name", path.stem)
-    try:
-        recipe = Recipe.model_validate(data)
-    except ValidationError as err:
-        raise UserError(f"{path}: {_error_line(err)}") from None
+    recipe = load_yaml_model(path, Recipe, "recipe", defaults={"name": path.stem})
     base = path.parent
     for cfg in recipe.sources:
         if cfg.path is not None and not cfg.path.is_absolute():
             cfg.path = (base / cfg.path).resolve()
+        for option, value in cfg.options.items():  # options naming files (`older_path`) are relative too
+            if option.endswith("_path") and isinstance(value, str) and not Path(value).is_absolute():
+                cfg.options[option] = str((base / value).resolve())
         if cfg.enabled and cfg.path is not None and not cfg.path.exists():
             raise UserError(f"source {cfg.name}: file not found: {cfg.path}")
         if cfg.enabled:

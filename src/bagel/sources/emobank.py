@@ -6,18 +6,15 @@ from collections.abc import Iterator
 
 from bagel import records
 from bagel.sources.base import ConvertContext, Skip, Source
-from bagel.sources.gutenberg import download_text
-from bagel.sources.io import FILE
+from bagel.sources.io import FILE, download_text
 
 URL = "https://raw.githubusercontent.com/JULIELab/EmoBank/master/corpus/emobank.csv"
 PREFIX = "Please assign a Valence-Arousal-Dominance (VAD) score in JSON format to the following message:\n"
-
 
 def fetch(source: Source) -> Iterator[list[dict]]:
     """The rows of ``corpus/emobank.csv`` downloaded from GitHub, as one batch."""
     text = download_text(source.options["url"])
     yield [{**row, FILE: "emobank.csv"} for row in csv.DictReader(text.splitlines())]
-
 
 def convert(row: dict, ctx: ConvertContext) -> dict:
     """Rows of the ``train`` split: the message (stripped, trailing quote removed) answered by its V/A/D as JSON.
@@ -31,7 +28,6 @@ def convert(row: dict, ctx: ConvertContext) -> dict:
     rec = records.single_turn(PREFIX + text, answer)
     rec["id"] = records.make_id(row["id"])
     return rec
-
 
 SOURCE = Source(
     name="emobank",

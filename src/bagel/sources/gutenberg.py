@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import re
-import urllib.request
 from collections.abc import Iterator
 from pathlib import PurePath
 
 from bagel import records
-from bagel.errors import UserError
 from bagel.log import logger
 from bagel.sources.base import ConvertContext, Skip, Source
 from bagel.sources.chapters import split_chapters
-from bagel.sources.io import FILE
+from bagel.sources.io import FILE, download_text
 
 URL = "https://www.gutenberg.org/files/{id}/{id}-0.txt"
 BOOKS = {
@@ -33,16 +31,6 @@ BOOKS = {
     203: "Uncle Tom’s Cabin",
     768: "Wuthering Heights",
 }
-
-
-def download_text(url: str, timeout: float = 60.0) -> str:
-    """The body of ``url`` decoded as UTF-8; a :class:`UserError` when it cannot be downloaded."""
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return response.read().decode("utf-8-sig", errors="replace")
-    except OSError as err:  # URLError, HTTPError and timeouts are all OSErrors
-        reason = getattr(err, "reason", err)
-        raise UserError(f"could not download {url} ({reason}); no network? give the source a local `path:`") from None
 
 
 def fetch(source: Source) -> Iterator[list[dict]]:

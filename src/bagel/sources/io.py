@@ -14,7 +14,8 @@ import gzip
 import hashlib
 import io
 import json
-from collections.abc import Iterator
+import urllib.request
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -50,6 +51,18 @@ def local_files(path: Path) -> list[Path]:
     if _base_suffix(path) not in SUFFIXES:
         raise UserError(f"unsupported file type {path.name} (use parquet, jsonl, json, csv or txt, optionally .gz)")
     return [path]
+
+
+def batched(rows: Iterable[dict], size: int) -> Iterator[list[dict]]:
+    """``rows`` in lists of ``size`` (the last one shorter)."""
+    batch: list[dict] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _json_lines(lines) -> Iterator[dict]:
@@ -92,14 +105,7 @@ def _read_file(path: Path, batch_size: int) -> Iterator[list[dict]]:
                 rows = _json_lines(handle)
         else:
             rows = _json_lines(handle)
-        batch: list[dict] = []
-        for row in rows:
-            batch.append(row)
-            if len(batch) >= batch_size:
-                yield batch
-                batch = []
-        if batch:
-            yield batch
+        yield from batched(rows, batch_size)
 
 
 def read_local(path: Path, batch_size: int = 2048) -> Iterator[list[dict]]:
@@ -131,16 +137,18 @@ def read_hub(
         raise UserError(f"could not load {hub_id} from the hub: {type(err).__name__}: {err}") from None
     splits = loaded.items() if split is None else [(split, loaded)]
     for name, dataset in splits:
-        batch: list[dict] = []
-        for row in dataset:
-            if split is None:
-                row[SPLIT] = name
-            batch.append(row)
-            if len(batch) >= batch_size:
-                yield batch
-                batch = []
-        if batch:
-            yield batch
+        rows = dataset if split is not None else ({**row, SPLIT: name} for row in dataset)
+        yield from batched(rows, batch_size)
+
+
+def download_text(url: str, timeout: float = 60.0) -> str:
+    """The body of ``url`` decoded as UTF-8; a :class:`UserError` when it cannot be downloaded."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.read().decode("utf-8-sig", errors="replace")
+    except OSError as err:  # URLError, HTTPError and timeouts are all OSErrors
+        reason = getattr(err, "reason", err)
+        raise UserError(f"could not download {url} ({reason}); no network? give the source a local `path:`") from None
 
 
 def fingerprint(path: Path) -> str:

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from bagel.errors import UserError
+from bagel.configfile import load_yaml_model
 from bagel.formats.options import FORMAT_NAMES
 
 FormatName = Literal["alpaca", "vicuna", "chatml", "llama2"]
@@ -112,29 +112,9 @@ class DPOTrainConfig(TrainConfig):
 Config = TypeVar("Config", bound=TrainConfig)
 
 
-def _error_line(err: ValidationError) -> str:
-    first = err.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "config"
-    if first["type"] == "extra_forbidden":
-        return f"unknown key {where!r}"
-    return f"{where}: {first['msg']}"
-
-
 def load_train_config(path: Path, model: type[Config]) -> Config:
     """Read and validate a training YAML into ``model``; every problem is a one-line :class:`UserError`."""
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"config not found: {path}")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as err:
-        raise UserError(f"{path}: invalid YAML ({str(err).splitlines()[0]})") from None
-    if not isinstance(data, dict):
-        raise UserError(f"{path}: a training config is a YAML mapping")
-    try:
-        return model.model_validate(data)
-    except ValidationError as err:
-        raise UserError(f"{path}: {_error_line(err)}") from None
+    return load_yaml_model(path, model, "training config")
 
 
 def save_train_config(cfg: TrainConfig, path: Path) -> None:
