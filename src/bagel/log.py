@@ -16,13 +16,25 @@ T = TypeVar("T")
 _state = {"quiet": False}
 
 
+class _StderrHandler(logging.StreamHandler):
+    """A stream handler that writes to whatever ``sys.stderr`` is now (test runners swap it)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value):
+        pass
+
+
 def configure(quiet: bool = False, verbose: bool = False) -> None:
     """Set up the ``bagel`` logger once (stderr, one line per message)."""
     _state["quiet"] = quiet
     level = logging.WARNING if quiet else (logging.DEBUG if verbose else logging.INFO)
     logger.setLevel(level)
     if not logger.handlers:
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _StderrHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
         logger.addHandler(handler)
     logger.propagate = False
@@ -49,7 +61,7 @@ def progress(items: Iterable[T], desc: str, total: int | None = None, unit: str 
         disable=_state["quiet"],
         mininterval=0.2 if tty else 10.0,
         dynamic_ncols=tty,
-        leave=tty,
+        leave=True,
         file=sys.stderr,
     )
 

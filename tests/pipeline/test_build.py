@@ -131,3 +131,10 @@ def test_report_json_written(recipe_path, tmp_path):
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert report["steps"]["dedup"]["dropped"] == {"duplicate": 3}
     assert report["format"]["mode"] == "random"
+
+
+def test_two_workers_give_the_same_bytes_as_one(recipe_path, tmp_path):
+    run_build(load_recipe(recipe_path), tmp_path / "one", workers=1)
+    run_build(load_recipe(recipe_path), tmp_path / "two", workers=2)
+    for name in ("records.parquet", "sft.parquet", "dpo.parquet", "decontamination.jsonl"):
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()

@@ -261,7 +261,8 @@ def decontam_step(recipe: Recipe, source: Source, previous: StepResult, root: Pa
     removed: list[dict] = []
 
     def tables():
-        for batch in cache.read_batches(previous.path, columns=RECORD_SCHEMA.names, batch_size=recipe.batch_size):
+        batches = cache.read_batches(previous.path, columns=RECORD_SCHEMA.names, batch_size=recipe.batch_size)
+        for batch in progress_batches(batches, desc=f"decontam {source.name}"):
             if not recipe.decontamination.enabled:
                 yield pa.Table.from_batches([batch])
                 continue
@@ -333,6 +334,9 @@ def render_step(recipe: Recipe, source: Source, previous: StepResult, root: Path
     started = time.perf_counter()
     rendered = (
         (batch.num_rows, *renderer().render_batch(with_sft_copies(pa.Table.from_batches([batch]))))
-        for batch in cache.read_batches(previous.path, columns=RECORD_SCHEMA.names, batch_size=recipe.batch_size)
+        for batch in progress_batches(
+            cache.read_batches(previous.path, columns=RECORD_SCHEMA.names, batch_size=recipe.batch_size),
+            desc=f"render {source.name}",
+        )
     )
     return write_render(source, entry_key, sft_entry, dpo_entry, rendered, started)
