@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from bagel.decontam import DecontamOptions, Decontaminator
-from bagel.decontam.ngram import NgramIndex
+from bagel.decontam.ngram import NgramIndex, cached_index
 from bagel.decontam.normalize import joined_words, words
 from bagel.records import dpo, record, single_turn, text, to_table
 
@@ -114,3 +114,21 @@ def test_empty_batch_and_disabled(decon):
     off = Decontaminator(DecontamOptions(enabled=False))
     table = to_table([single_turn(JANET, "18")])
     assert off.filter_batch(table) == (table, [])
+
+
+def test_index_cached_on_disk_and_memory_mapped(tmp_path):
+    texts = ["Who are you?", JANET, ARC_Q, ARC_Q + "\n" + "\n".join(ARC_CHOICES)]
+    items = [0, 1, 2, 2]
+    built = cached_index(texts, items, 8, 5, 8, tmp_path)
+    assert [p.name.startswith("ngram-") for p in tmp_path.iterdir()] == [True]
+    loaded = cached_index(texts, items, 8, 5, 8, tmp_path)
+    assert not loaded.filter.flags.writeable and loaded.vocab == built.vocab
+    queries = ["who are you", "Tell me about it. " + JANET.replace("muffins", "cakes"), ARC_Q.upper(), "nothing"]
+    for index in (built, loaded):
+        scores, variants = index.score(queries)
+        assert variants.tolist() == [0, 1, 2, -1]
+        assert scores.tolist() == [1.0, pytest.approx(37 / 45), 1.0, 0.0]  # 45 grams, 8 hold the changed word
+        assert (index.word_overlap(ARC_Q, 2), index.word_overlap("nothing here", 2)) == (1.0, 0.0)
+    assert len(list(tmp_path.iterdir())) == 1
+    other = cached_index(texts, items, 7, 5, 8, tmp_path)  # other options: another entry
+    assert other.n == 7 and len(list(tmp_path.iterdir())) == 2

@@ -27,9 +27,9 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from bagel.benchmarks import REGISTRY, BenchmarkItems, available_offline, load_benchmark
+from bagel.benchmarks import REGISTRY, available_offline, load_benchmark
 from bagel.decontam.embedding import EmbeddingIndex, cached_embed, embed, load_model, load_static
-from bagel.decontam.ngram import NgramIndex
+from bagel.decontam.ngram import cached_index
 from bagel.decontam.options import DecontamOptions
 from bagel.decontam.texts import row_texts
 from bagel.errors import UserError
@@ -60,14 +60,14 @@ class Decontaminator:
         if not opts.enabled:
             return
         entries = opts.benchmarks if opts.benchmarks is not None else available_offline()
-        self.benchmarks: list[BenchmarkItems] = [
-            b for b in (load_benchmark(e, use_hub=opts.use_hub) for e in entries) if b is not None
-        ]
-        if not self.benchmarks:
+        benchmarks = [b for b in (load_benchmark(e, use_hub=opts.use_hub) for e in entries) if b is not None]
+        if not benchmarks:
             raise UserError("decontamination: no benchmark could be loaded")
+        self.names = [b.name for b in benchmarks]  # removal records need only these and the display texts
+        self.display = [b.display for b in benchmarks]
         texts, bench_of, item_of, original, groups = [], [], [], [], []
         offset = 0
-        for b, items in enumerate(self.benchmarks):
+        for b, items in enumerate(benchmarks):
             registered = REGISTRY.get(items.name)
             keep = registered.original_variants if registered else 1
             seen: dict[int, int] = {}
@@ -76,14 +76,14 @@ class Decontaminator:
                 texts.append(text), bench_of.append(b), item_of.append(item), original.append(seen[item] <= keep)
                 groups.append(offset + item)  # one id per benchmark item, over all benchmarks
             offset += len(items.display)
-        self.texts = texts
-        self.bench_of, self.item_of = np.asarray(bench_of), np.asarray(item_of)
+        self.bench_of, self.item_of = np.asarray(bench_of, dtype=np.int32), np.asarray(item_of, dtype=np.int32)
         self.ngram = self.model = self.index = None
         if opts.preset != "bagel-original":
-            self.ngram = NgramIndex(texts, n=opts.ngram_n, min_words=opts.ngram_min_words,
-                                    short_slack=opts.ngram_short_slack, items=groups)
+            self.ngram = cached_index(texts, groups, opts.ngram_n, opts.ngram_min_words, opts.ngram_short_slack,
+                                      self.cache_dir)
         if opts.preset == "ngram":
             return
+        self.texts = texts
         self.model = load_model(opts.model, opts.device, opts.max_seq_length)
         model_id = opts.model or "all-MiniLM-L6-v2 (bundled)"
         if opts.preset == "bagel-original":
@@ -101,14 +101,13 @@ class Decontaminator:
     # --- filtering -----------------------------------------------------------------------------
 
     def _record(self, table: pa.Table, row: int, variant: int, detector: str, score: float, text: str) -> dict:
-        items = self.benchmarks[self.bench_of[variant]]
-        item = int(self.item_of[variant])
+        bench, item = int(self.bench_of[variant]), int(self.item_of[variant])
         return {
             "id": table.column("id")[row].as_py(),
             "source": table.column("source")[row].as_py(),
-            "benchmark": items.name,
+            "benchmark": self.names[bench],
             "item_index": item,
-            "item_text": items.display[item],
+            "item_text": self.display[bench][item],
             "train_text": text,
             "detector": detector,
             "score": round(float(score), 4),

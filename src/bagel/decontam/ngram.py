@@ -14,18 +14,32 @@ Every benchmark text variant of ``L`` normalised words is indexed as:
 Words are mapped to ids through the benchmark vocabulary; a word no benchmark uses gets id 0,
 which (like the separator between texts) breaks every window that holds it, so a clean training
 text rarely produces a candidate. Grams are 64-bit polynomial hashes of the ids.
+
+The index is a handful of flat numpy arrays and the vocabulary; :func:`cached_index` keeps a built
+one on disk (keyed by the texts and the options) and memory-maps it in the next process.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import shutil
+import tempfile
 from dataclasses import dataclass
+from itertools import repeat
+from pathlib import Path
 
 import numpy as np
 
 from bagel.decontam.normalize import SEP, joined_words
+from bagel.log import logger
 
 _MULT = np.uint64(0x9E3779B97F4A7C15)
 _FILTER_BITS = 23  # a 2**23-slot presence filter in front of the exact (sorted) lookup
+_CHUNK_CHARS = 1 << 20  # characters split into words at a time: bounds the Python word lists alive at once
+_FORMAT = 1  # version of the on-disk layout and of the hashing; part of the cache key
+_ARRAYS = ("idf", "n_words", "n_grams", "anywhere", "filter", "_word_ids", "_starts")
 
 
 @dataclass
@@ -37,13 +51,13 @@ class _Keys:
     variants: np.ndarray
 
 
-def _flatten(ids: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _flatten(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Word ids, each text ended by -1 -> (ids with 0 separators, start of each text, its length)."""
-    flat = np.array(ids, dtype=np.int64)
-    ends = np.flatnonzero(flat == -1)
+    ends = np.flatnonzero(ids == -1)
     starts = np.r_[0, ends[:-1] + 1].astype(np.int64)
+    flat = ids.astype(np.uint64)
     flat[ends] = 0
-    return flat.astype(np.uint64), starts, ends - starts
+    return flat, starts, ends - starts
 
 
 def _windows(flat: np.ndarray, max_k: int):
@@ -59,15 +73,54 @@ def _windows(flat: np.ndarray, max_k: int):
         yield k, h, (zeros[k : k + m] - zeros[:m]) == 0
 
 
+def _hash_at(flat: np.ndarray, pos: np.ndarray, k: int) -> np.ndarray:
+    """Hashes of the ``k``-word windows of ``flat`` that start at ``pos`` (the values :func:`_windows` gives)."""
+    h = flat[pos]
+    for j in range(1, k):
+        h = h * _MULT + flat[pos + j]
+    return h
+
+
 def _postings(hashes: np.ndarray, variants: np.ndarray) -> _Keys:
+    """Distinct (gram hash, variant) pairs as sorted keys and CSR postings (int32 variant ids)."""
+    variants = variants.astype(np.int32)
     if not len(hashes):
-        return _Keys(keys=hashes, ptr=np.zeros(1, dtype=np.int64), variants=variants.astype(np.int64))
+        return _Keys(keys=hashes, ptr=np.zeros(1, dtype=np.int32), variants=variants)
     order = np.lexsort((variants, hashes))
     hashes, variants = hashes[order], variants[order]
+    del order
     distinct = np.r_[True, (hashes[1:] != hashes[:-1]) | (variants[1:] != variants[:-1])]
     hashes, variants = hashes[distinct], variants[distinct]
     first = np.flatnonzero(np.r_[True, hashes[1:] != hashes[:-1]])
-    return _Keys(keys=hashes[first], ptr=np.r_[first, len(hashes)].astype(np.int64), variants=variants)
+    return _Keys(keys=hashes[first], ptr=np.r_[first, len(hashes)].astype(np.int32), variants=variants)
+
+
+def _chunks(texts: list[str]):
+    """Yield ``(lo, hi)`` slices of ``texts`` of about :data:`_CHUNK_CHARS` characters (at least one text)."""
+    lo, chars = 0, 0
+    for i, text in enumerate(texts):
+        chars += len(text)
+        if chars >= _CHUNK_CHARS:
+            yield lo, i + 1
+            lo, chars = i + 1, 0
+    if lo < len(texts):
+        yield lo, len(texts)
+
+
+def _vocab_text(vocab: dict[str, int]) -> str:
+    """The words of ``vocab`` (ids 1, 2, ...: in insertion order, after SEP) joined by newlines."""
+    return "\n".join(list(vocab)[1:])
+
+
+def _vocab_from(text: str) -> dict[str, int]:
+    """The vocabulary written by :func:`_vocab_text`: SEP -> -1, then each word -> its line number (from 1)."""
+    return {SEP: -1, **dict(zip(text.split("\n") if text else [], range(1, 1 << 62)))}
+
+
+def _distinct(values: np.ndarray) -> np.ndarray:
+    """Sorted distinct values (``np.unique`` without its slow hash path)."""
+    values = np.sort(values)
+    return values[np.r_[True, values[1:] != values[:-1]]] if len(values) else values
 
 
 def _unique_pairs(a: np.ndarray, b: np.ndarray, size_b: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -82,34 +135,49 @@ class NgramIndex:
     def __init__(
         self, texts: list[str], n: int = 8, min_words: int = 5, short_slack: int = 8, items: list[int] | None = None
     ):
-        """Index ``texts``; ``items[i]`` (default ``i``) groups the variants of one benchmark item."""
+        """Index ``texts``; ``items[i]`` (default ``i``) groups the variants of one benchmark item.
+
+        Texts are read a chunk at a time, so only the index and one chunk's temporaries are alive at once.
+        """
         self.n, self.short_slack = n, short_slack
         self.vocab: dict[str, int] = {SEP: -1}
-        add = self.vocab.setdefault
-        joined, order = joined_words(texts)
-        flat, starts, lens = _flatten([add(w, len(self.vocab)) for w in joined])
-        order = np.asarray(order, dtype=np.int64)  # variant id of each text in flat order
-        self._words = np.split(flat, starts[1:])  # word ids of each text (flat order), for word_overlap
-        self._position = np.argsort(order)
-        size = len(self.vocab) + 1
-        text_of_word = np.repeat(np.arange(len(lens)), lens + 1)  # each text is followed by one separator
-        doc_freq = np.bincount(np.unique(text_of_word * size + flat.astype(np.int64)) % size, minlength=size)
+        self.n_words = np.zeros(len(texts), dtype=np.int64)
+        self._starts = np.zeros(len(texts), dtype=np.int64)  # where each variant's words start in _word_ids
+        word_ids, text_words = [], []  # per chunk: word ids (-1 after each text); distinct words of each text
+        grams: dict[int, tuple[list, list]] = {k: ([], []) for k in range(1, n + 1)}  # hashes, variants
+        offset = 0
+        for lo, hi in _chunks(texts):
+            ids, order = self.encode(texts[lo:hi], grow=True)
+            flat, starts, lens = _flatten(ids)
+            variant = (order + lo).astype(np.int32)
+            self.n_words[variant], self._starts[variant] = lens, starts + offset
+            word_ids.append(ids.astype(np.int32))
+            offset += len(ids)
+            size = len(self.vocab) + 1
+            text_of_word = np.repeat(np.arange(len(lens)), lens + 1)  # each text is followed by one separator
+            text_words.append((_distinct(text_of_word * size + flat.astype(np.int64)) % size).astype(np.int32))
+            count = np.where(lens >= n, lens - n + 1, 0)  # windows of n words inside each long text
+            pos = np.repeat(starts - np.cumsum(count) + count, count) + np.arange(count.sum())
+            grams[n][0].append(_hash_at(flat, pos, n)), grams[n][1].append(np.repeat(variant, count))
+            for k in range(1, n):  # a short text is one gram: all its words
+                short = np.flatnonzero(lens == k)
+                grams[k][0].append(_hash_at(flat, starts[short], k)), grams[k][1].append(variant[short])
+        self._word_ids = np.concatenate(word_ids) if word_ids else np.zeros(0, dtype=np.int32)
+        del word_ids
+        # Fresh, contiguous copies of the words: the first-seen ones lie among the freed words of all the
+        # texts and would keep that memory from going back to the system.
+        self.vocab = _vocab_from(_vocab_text(self.vocab))
+        doc_freq = np.bincount(np.concatenate([np.zeros(0, np.int32), *text_words]), minlength=len(self.vocab) + 1)
         self.idf = np.maximum(np.log(len(texts) / (1.0 + doc_freq)), 0.0)
-        self.n_words = np.empty_like(lens)
-        self.n_words[order] = lens
         self.n_grams = np.where(self.n_words >= n, 0, 1).astype(np.int64)
         self.tables: dict[int, _Keys] = {}
-        for k, h, valid in _windows(flat, n):
-            if k == n:
-                pos = np.flatnonzero(valid)
-                text = np.searchsorted(starts, pos, side="right") - 1
-                keep = lens[text] >= n
-                table = _postings(h[pos[keep]], order[text[keep]])
-                self.n_grams += np.bincount(table.variants, minlength=len(lens))
-                self.tables[k] = table
-            short = np.flatnonzero(lens == k)
-            if k < n and len(short):
-                self.tables[k] = _postings(h[starts[short]], order[short])
+        for k in range(1, n + 1):
+            hashes, variants = grams.pop(k)
+            if sum(map(len, hashes)):
+                self.tables[k] = _postings(np.concatenate(hashes), np.concatenate(variants))
+            del hashes, variants
+        if n in self.tables:
+            self.n_grams += np.bincount(self.tables[n].variants, minlength=len(texts))
         items = np.arange(len(texts)) if items is None else np.asarray(items)
         has_long = np.zeros(items.max() + 1 if len(items) else 0, dtype=bool)
         has_long[items[self.n_words >= n]] = True
@@ -118,27 +186,67 @@ class NgramIndex:
         for table in self.tables.values():
             self.filter[table.keys >> np.uint64(64 - _FILTER_BITS)] = True
 
+    def save(self, path: Path) -> None:
+        """Write the index to the folder ``path``: one ``.npy`` per array, the vocabulary, the options."""
+        path.mkdir(parents=True, exist_ok=True)
+        for name in _ARRAYS:
+            np.save(path / f"{name.lstrip('_')}.npy", getattr(self, name))
+        for k, table in self.tables.items():
+            for field in ("keys", "ptr", "variants"):
+                np.save(path / f"{field}{k}.npy", getattr(table, field))
+        (path / "vocab.txt").write_bytes(_vocab_text(self.vocab).encode("utf-8", "surrogatepass"))
+        meta = {"n": self.n, "short_slack": self.short_slack, "tables": sorted(self.tables)}
+        (path / "meta.json").write_text(json.dumps(meta))
+
+    @classmethod
+    def load(cls, path: Path) -> NgramIndex:
+        """An index written by :meth:`save`, its arrays memory-mapped read-only."""
+        meta = json.loads((path / "meta.json").read_text())
+        index = cls.__new__(cls)
+        index.n, index.short_slack = meta["n"], meta["short_slack"]
+        index.vocab = _vocab_from((path / "vocab.txt").read_bytes().decode("utf-8", "surrogatepass"))
+
+        def array(name: str) -> np.ndarray:
+            return np.asarray(np.load(path / f"{name}.npy", mmap_mode="r"))
+
+        for name in _ARRAYS:
+            setattr(index, name, array(name.lstrip("_")))
+        index.tables = {k: _Keys(array(f"keys{k}"), array(f"ptr{k}"), array(f"variants{k}")) for k in meta["tables"]}
+        return index
+
     def word_overlap(self, text: str, variant: int) -> float:
         """IDF-weighted share of the distinct words of benchmark ``variant`` that ``text`` contains."""
-        mine = set(self.encode([text])[0]) - {-1, 0}
-        theirs = np.unique(self._words[self._position[variant]])
-        theirs = theirs[theirs > 0].astype(np.int64)
+        mine = set(self.encode([text])[0].tolist()) - {-1, 0}
+        start = self._starts[variant]
+        theirs = _distinct(self._word_ids[start : start + self.n_words[variant]]).astype(np.int64)
         weights = self.idf[theirs]
         found = np.fromiter((w in mine for w in theirs.tolist()), dtype=bool, count=len(theirs))
         return float(weights[found].sum() / max(weights.sum(), 1e-9))
 
-    def encode(self, texts: list[str]) -> tuple[list[int], list[int]]:
-        """Word ids of ``texts`` (0 for words no benchmark uses), each text ended by -1, and the text order."""
-        get = self.vocab.get
+    def encode(self, texts: list[str], grow: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Word ids of ``texts`` (0 for words no benchmark uses), each text ended by -1, and the text order.
+
+        With ``grow``, words not yet in the vocabulary get new ids instead of 0 (building the index).
+        """
         joined, order = joined_words(texts)
-        return [get(w, 0) for w in joined], order
+        vocab = self.vocab
+        if grow:
+            for word in dict.fromkeys(joined):  # ids in order of first use
+                vocab.setdefault(word, len(vocab))
+        ids = np.fromiter(map(vocab.get, joined, repeat(0)), dtype=np.int64, count=len(joined))
+        return ids, np.asarray(order, dtype=np.int64)
 
     def score(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """For each text: the best containment score (0.0 when none) and its variant (-1 when none)."""
         best = np.zeros(len(texts), dtype=np.float32)
         best_var = np.full(len(texts), -1, dtype=np.int64)
-        if not texts:
-            return best, best_var
+        for lo, hi in _chunks(texts):  # a chunk at a time: small temporaries
+            best[lo:hi], best_var[lo:hi] = self._score_chunk(texts[lo:hi])
+        return best, best_var
+
+    def _score_chunk(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        best = np.zeros(len(texts), dtype=np.float32)
+        best_var = np.full(len(texts), -1, dtype=np.int64)
         ids, text_order = self.encode(texts)
         flat, starts, lens = _flatten(ids)
         found_t, found_v, found_s = [], [], []
@@ -169,6 +277,38 @@ class NgramIndex:
             order = np.lexsort((v, -s, t))  # per text: highest score, then lowest variant
             t, v, s = t[order], v[order], s[order]
             first = np.flatnonzero(np.r_[True, t[1:] != t[:-1]]) if len(t) else np.zeros(0, dtype=np.int64)
-            original = np.asarray(text_order)[t[first]]
+            original = text_order[t[first]]
             best[original], best_var[original] = s[first], v[first]
         return best, best_var
+
+
+def cache_key(texts: list[str], items: list[int], n: int, min_words: int, short_slack: int) -> str:
+    """Content hash of (layout version, options, texts, item groups): the folder name of a cached index."""
+    digest = hashlib.sha256(f"{_FORMAT}\x1f{n}\x1f{min_words}\x1f{short_slack}".encode())
+    for text in texts:
+        digest.update(text.encode("utf-8", "surrogatepass") + b"\x1e")
+    digest.update(np.asarray(items, dtype=np.int64).tobytes())
+    return digest.hexdigest()[:32]
+
+
+def cached_index(
+    texts: list[str], items: list[int], n: int, min_words: int, short_slack: int, cache_dir: Path
+) -> NgramIndex:
+    """The :class:`NgramIndex` of ``texts``, memory-mapped from ``cache_dir`` when built before, else built
+    and saved there (atomically; a cache folder that cannot be written only costs the next process a build)."""
+    path = Path(cache_dir) / f"ngram-{cache_key(texts, items, n, min_words, short_slack)}"
+    if (path / "meta.json").is_file():
+        logger.info("benchmark n-gram index: cached %s", path.name)
+        return NgramIndex.load(path)
+    index = NgramIndex(texts, n=n, min_words=min_words, short_slack=short_slack, items=items)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=".ngram-"))
+        index.save(tmp)
+        try:
+            os.replace(tmp, path)
+        except OSError:  # another process saved the same index first
+            shutil.rmtree(tmp, ignore_errors=True)
+    except OSError as err:
+        logger.warning("benchmark n-gram index not cached in %s (%s)", cache_dir, err)
+    return index
