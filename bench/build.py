@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import random
 import resource
-import subprocess
 import sys
 import tempfile
 import time

@@ -21,6 +21,7 @@ import pyarrow as pa
 
 from bagel import __version__, log
 from bagel.config import Recipe
+from bagel.errors import UserError
 from bagel.pipeline import cache
 from bagel.pipeline.steps import (
     StepResult,
@@ -127,8 +128,6 @@ def run_build(recipe: Recipe, out_dir: Path, *, workers: int = 1, engine: str = 
     Both engines run the same steps and leave the same per-source step outputs; the outputs
     and the report are then assembled the same way.
     """
-    from bagel.errors import UserError
-
     out_dir = Path(out_dir)
     started = time.perf_counter()
     names = [src.name for _, src in recipe.enabled_sources()]
@@ -200,8 +199,9 @@ def assemble(recipe: Recipe, out_dir: Path, names: list[str], executed: tuple, s
     timings["write"] = time.perf_counter() - t
 
     per_source = {}
-    for name, (conv, samp), ded, (trim, dec), ren in zip(names, prepared, deduped, finished, rendered):
-        _, source = _source(recipe, name)
+    sources = [src for _, src in recipe.enabled_sources()]  # resolved once, in the order of `names`
+    for name, source, (conv, samp), ded, (trim, dec), ren in zip(names, sources, prepared, deduped, finished,
+                                                                   rendered):
         per_source[name] = {
             "confidence": source.confidence,
             "kind": source.kind,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Iterator
 
+from bagel.errors import UserError
 from bagel.filters import RefusalMatcher, refusal_text
 from bagel.log import logger
 from bagel.sources.base import ConvertContext, Skip, Source
@@ -27,8 +28,6 @@ def source_rows(source: Source, path=None, batch_size: int = 2048) -> Iterator[l
     if source.fetch is not None:
         return source.fetch(source)
     if source.hub_id is None:
-        from bagel.errors import UserError
-
         raise UserError(f"source {source.name}: no hub id; give a local `path:`")
     return read_hub(source.hub_id, source.hub_config, source.split, source.data_files, batch_size)
 
