@@ -1,11 +1,12 @@
 """Whole-build and rendering-step throughput and peak memory on synthetic bagel-shaped rows.
 
-    python bench/build.py 20000 [200000 2000000] [--modes random,every] [--workers 2] [--parts 8]
+    python bench/build.py 20000 [200000 2000000] [--modes random,every] [--workers 1,2] [--parts 8]
 
 For each N: writes N rows of bench/synth.py (the workload the original was timed on) as
 ``--parts`` parquet files, builds them with ``bagel build`` (dedup, refusal filter, n-gram
-decontamination against the bundled benchmarks, render, write) in a subprocess, and prints
-input rows/s and the peak RSS of the build's whole process tree; then times the rendering
+decontamination against the bundled benchmarks, render, write) in a subprocess per
+``--workers`` value, and prints input rows/s and the peak memory of the build's whole process
+tree (RSS summed over its processes, and PSS, which splits shared pages); then times the rendering
 step alone in this process (input rows/s, output rows/s, peak RSS). Reference, the
 original's rendering step on this machine kind at 20,000 rows: ~2,800 input rows/s and
 360 MB with one random format per item; ~1,100 rows/s and 450 MB with 3 of 4 formats.
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import random
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -56,18 +58,21 @@ def _schema() -> pa.Schema:
                       ("rejected", pa.string())])
 
 
-def _tree_rss(proc: psutil.Process) -> int:
-    total = 0
+def _tree_memory(proc: psutil.Process) -> tuple[int, int]:
+    """(RSS, PSS) summed over ``proc`` and its children. RSS counts a page shared by several
+    processes (libraries, the memory-mapped n-gram index) once per process; PSS splits it."""
+    rss = pss = 0
     for p in [proc, *proc.children(recursive=True)]:
         try:
-            total += p.memory_info().rss
-        except psutil.NoSuchProcess:
-            pass
-    return total
+            info = p.memory_full_info()
+        except psutil.Error:
+            continue
+        rss, pss = rss + info.rss, pss + getattr(info, "pss", info.rss)
+    return rss, pss
 
 
-def time_build(files: list[Path], mode: str, workers: int, folder: Path) -> tuple[float, int]:
-    """Run ``bagel build`` on the synthetic files; (seconds, peak RSS of the process tree)."""
+def time_build(files: list[Path], mode: str, workers: int, folder: Path) -> tuple[float, int, int]:
+    """Run ``bagel build`` on the synthetic files; (seconds, peak RSS and peak PSS of the process tree)."""
     recipe = {
         "name": f"bench-{mode}",
         "seed": 42,
@@ -77,19 +82,21 @@ def time_build(files: list[Path], mode: str, workers: int, folder: Path) -> tupl
         "decontamination": {"preset": "ngram"},
         "format": {"mode": mode},
     }
+    folder.mkdir(exist_ok=True)
     path = folder / f"bench-{mode}.yaml"
     path.write_text(yaml.safe_dump(recipe))
     cmd = [sys.executable, "-m", "bagel.cli", "--quiet", "build", str(path), "--out", str(folder / f"out-{mode}"),
            "--workers", str(workers)]
     started = time.perf_counter()
-    proc = psutil.Popen(cmd)
-    peak = 0
+    proc = psutil.Popen(cmd, stdout=subprocess.DEVNULL)
+    peak_rss = peak_pss = 0
     while proc.poll() is None:
-        peak = max(peak, _tree_rss(proc))
+        rss, pss = _tree_memory(proc)
+        peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)
         time.sleep(0.1)
     if proc.returncode:
         raise SystemExit(f"build failed: {proc.returncode}")
-    return time.perf_counter() - started, peak
+    return time.perf_counter() - started, peak_rss, peak_pss
 
 
 def time_render(records_path: Path, mode: str) -> tuple[int, int, float]:
@@ -112,20 +119,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("sizes", nargs="*", type=int, default=[20_000])
     parser.add_argument("--modes", default="random,every")
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", default="2", help="comma-separated: one build per value")
     parser.add_argument("--parts", type=int, default=8)
     args = parser.parse_args()
-    print(f"{'N':>9} {'mode':>7} | {'build s':>8} {'build rows/s':>12} {'build peak MB':>13} | "
-          f"{'render in/s':>11} {'render out/s':>12}")
+    print(f"{'N':>9} {'mode':>7} {'workers':>7} | {'build s':>8} {'build rows/s':>12} {'peak RSS MB':>11} "
+          f"{'peak PSS MB':>11} | {'render in/s':>11} {'render out/s':>12}")
     for n in args.sizes:
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
             files = write_synth(n, args.parts, folder)
             for mode in args.modes.split(","):
-                seconds, peak = time_build(files, mode, args.workers, folder)
-                rows_in, rows_out, render_s = time_render(folder / f"out-{mode}" / "records.parquet", mode)
-                print(f"{n:>9} {mode:>7} | {seconds:>8.1f} {n / seconds:>12,.0f} {peak / 2**20:>13,.0f} | "
-                      f"{rows_in / render_s:>11,.0f} {rows_out / render_s:>12,.0f}", flush=True)
+                for workers in [int(w) for w in args.workers.split(",")]:
+                    seconds, rss, pss = time_build(files, mode, workers, folder / f"w{workers}")
+                    rows_in, rows_out, render_s = time_render(folder / f"w{workers}" / f"out-{mode}" / "records.parquet",
+                                                              mode)
+                    print(f"{n:>9} {mode:>7} {workers:>7} | {seconds:>8.1f} {n / seconds:>12,.0f} {rss / 2**20:>11,.0f} "
+                          f"{pss / 2**20:>11,.0f} | {rows_in / render_s:>11,.0f} {rows_out / render_s:>12,.0f}",
+                          flush=True)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS of this bench process (rendering alone + data generation): {rss:,.0f} MB")
 

@@ -294,8 +294,8 @@ def cache_key(texts: list[str], items: list[int], n: int, min_words: int, short_
 def cached_index(
     texts: list[str], items: list[int], n: int, min_words: int, short_slack: int, cache_dir: Path
 ) -> NgramIndex:
-    """The :class:`NgramIndex` of ``texts``, memory-mapped from ``cache_dir`` when built before, else built
-    and saved there (atomically; a cache folder that cannot be written only costs the next process a build)."""
+    """The :class:`NgramIndex` of ``texts``, memory-mapped from ``cache_dir`` (built and saved there first,
+    atomically, when missing; a cache folder that cannot be written only costs the next process a build)."""
     path = Path(cache_dir) / f"ngram-{cache_key(texts, items, n, min_words, short_slack)}"
     if (path / "meta.json").is_file():
         logger.info("benchmark n-gram index: cached %s", path.name)
@@ -311,4 +311,5 @@ def cached_index(
             shutil.rmtree(tmp, ignore_errors=True)
     except OSError as err:
         logger.warning("benchmark n-gram index not cached in %s (%s)", cache_dir, err)
-    return index
+        return index
+    return NgramIndex.load(path)  # memory-mapped: the pages are shared with every other worker

@@ -20,6 +20,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from bagel import __version__, log
+from bagel.memory import use_returning_memory_pool
 from bagel.config import Recipe
 from bagel.errors import UserError
 from bagel.pipeline import cache
@@ -28,6 +29,7 @@ from bagel.pipeline.steps import (
     convert_step,
     decontam_step,
     dedup_step,
+    id_batches,
     render_step,
     sample_step,
     trim_step,
@@ -60,17 +62,11 @@ def _renderer(recipe: Recipe, id_paths: list[str], ids_key: str) -> Callable:
     def build():
         renderer = Renderer(recipe.format, recipe.seed)
         if recipe.format.mode == "slices":
-            renderer.prepare(i for path in id_paths for i in _ids(path))
+            renderer.prepare(i for path in id_paths for batch in id_batches(Path(path)) for i in batch)
         return renderer
 
     name = "render:" + cache.key(recipe.format.model_dump(mode="json"), recipe.seed, ids_key)
     return lambda: _once(name, build)
-
-
-def _ids(path: str) -> list[str]:
-    import pyarrow.parquet as pq
-
-    return pq.read_table(path, columns=["id"]).column("id").to_pylist()
 
 
 # --- per-source tasks (module-level so worker processes can run them) -----------------------------
@@ -101,10 +97,17 @@ def render_task(recipe: Recipe, name: str, clean: StepResult, root: Path, id_pat
 
 
 def _map(pool, fn, args: Iterable[tuple]) -> list:
+    """``fn(*a)`` for each of ``args``, in order. With a pool, this process is one more worker: the pool
+    takes tasks from the front, this process the still-pending ones from the back (by cancelling them)."""
     args = list(args)
     if pool is None:
         return [fn(*a) for a in args]
-    return list(pool.map(fn, *zip(*args))) if args else []
+    futures = [pool.submit(fn, *a) for a in args]
+    local = {}
+    for i in reversed(range(len(args))):
+        if futures[i].cancel():
+            local[i] = fn(*args[i])
+    return [local[i] if i in local else futures[i].result() for i in range(len(args))]
 
 
 # --- assembly --------------------------------------------------------------------------------------
@@ -144,12 +147,18 @@ def run_build(recipe: Recipe, out_dir: Path, *, workers: int = 1, engine: str = 
     return assemble(recipe, out_dir, names, executed, started)
 
 
+def _init_worker(quiet: bool) -> None:
+    log.configure(quiet)
+    use_returning_memory_pool()
+
+
 def execute_local(recipe: Recipe, names: list[str], root: Path, workers: int, memory_budget: int) -> tuple:
     """Run every step locally (per-source steps in ``workers`` processes); the step results and timings."""
     timings: dict[str, float] = {}
+    use_returning_memory_pool()
     pool = None
-    if workers > 1:
-        pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=log.configure,
+    if workers > 1:  # this process works too (see _map): workers - 1 more processes
+        pool = ProcessPoolExecutor(workers - 1, mp_context=get_context("spawn"), initializer=_init_worker,
                                    initargs=(log.is_quiet(),))
     try:
         t = time.perf_counter()
@@ -163,6 +172,8 @@ def execute_local(recipe: Recipe, names: list[str], root: Path, workers: int, me
         timings["dedup"] = time.perf_counter() - t
 
         t = time.perf_counter()
+        if recipe.decontamination.enabled:  # build (and cache) the benchmark indexes once, not in every worker
+            _decontaminator(recipe, root)()
         finished = _map(pool, finish_task, [(recipe, n, d, root) for n, d in zip(names, deduped)])
         timings["trim+decontam"] = time.perf_counter() - t
 

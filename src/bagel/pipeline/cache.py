@@ -20,6 +20,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from bagel.memory import iter_parquet, trim_heap
+
 ROW_GROUP_SIZE = 8192
 
 
@@ -68,10 +70,12 @@ class ParquetSink:
         self._writer = pq.ParquetWriter(self.tmp, schema, compression="zstd")
 
     def write(self, table: pa.Table) -> None:
-        """Append ``table`` (cast to the sink's schema)."""
+        """Append ``table`` (cast to the sink's schema); every step writes through here, batch by batch,
+        so this is also where the heap freed by the batch before is handed back."""
         if table.num_rows:
             self._writer.write_table(table.select(self.schema.names).cast(self.schema), row_group_size=ROW_GROUP_SIZE)
             self.rows += table.num_rows
+        trim_heap()
 
     def close(self) -> None:
         """Finish the file and move it into place."""
@@ -90,7 +94,7 @@ def write_parquet(path: Path, schema: pa.Schema, tables: Iterable[pa.Table]) -> 
 
 def read_batches(path: Path, columns: list[str] | None = None, batch_size: int = 4096):
     """Record batches of a parquet file (bounded memory)."""
-    return pq.ParquetFile(path).iter_batches(batch_size=batch_size, columns=columns)
+    return iter_parquet(path, batch_size, columns)
 
 
 class Entry:

@@ -7,15 +7,18 @@ sample is the same whatever the row order, batching or number of workers.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 
 import numpy as np
 
 from bagel.records import item_hash
 
 
-def hashes(ids: list[str], seed: int, purpose: str) -> np.ndarray:
-    """The per-item hashes of ``ids`` as a uint64 array."""
-    return np.fromiter((item_hash(seed, purpose, i) for i in ids), dtype=np.uint64, count=len(ids))
+def hashes(ids: Iterable[list[str]], seed: int, purpose: str) -> np.ndarray:
+    """The per-item hashes of ``ids``, given in batches (lists), as one uint64 array."""
+    parts = [np.fromiter((item_hash(seed, purpose, i) for i in batch), dtype=np.uint64, count=len(batch))
+             for batch in ids]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint64)
 
 
 def lowest(item_hashes: np.ndarray, n: int) -> np.ndarray:
@@ -42,21 +45,18 @@ def quotas(stratum_counts: dict[str, int], n: int) -> dict[str, int]:
     return alloc
 
 
-def sample_mask(
-    ids: list[str], strata: list[str] | None, n: int, stratify: str | None, seed: int, purpose: str
-) -> np.ndarray:
-    """Which of ``ids`` a sample of ``n`` keeps.
+def sample_mask(item_hashes: np.ndarray, strata: list[str] | None, n: int, stratify: str | None) -> np.ndarray:
+    """Which items (given by their :func:`hashes`) a sample of ``n`` keeps.
 
     ``stratify``: None (one pool), ``"proportional"`` (each stratum its share of ``n``) or
     ``"each"`` (``n`` from every stratum).
     """
-    item_hashes = hashes(ids, seed, purpose)
     if stratify is None or strata is None:
         return lowest(item_hashes, n)
     labels = np.asarray(["" if s is None else str(s) for s in strata], dtype=object)
     counts = Counter(labels.tolist())
     want = quotas(counts, n) if stratify == "proportional" else {s: min(n, c) for s, c in counts.items()}
-    mask = np.zeros(len(ids), dtype=bool)
+    mask = np.zeros(len(item_hashes), dtype=bool)
     for stratum, k in want.items():
         index = np.flatnonzero(labels == stratum)
         mask[index[lowest(item_hashes[index], k)]] = True

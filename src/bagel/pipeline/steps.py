@@ -140,6 +140,15 @@ def _column(path: Path, name: str) -> list:
     return pq.read_table(path, columns=[name]).column(name).to_pylist()
 
 
+def _row_count(path: Path) -> int:
+    return pq.ParquetFile(path).metadata.num_rows
+
+
+def id_batches(path: Path, batch_size: int = 65536):
+    """The ``id`` column of a parquet file as lists of at most ``batch_size`` ids (bounded memory)."""
+    return (batch.column(0).to_pylist() for batch in cache.read_batches(path, columns=["id"], batch_size=batch_size))
+
+
 def sample_step(recipe: Recipe, source: Source, previous: StepResult, root: Path) -> StepResult:
     """The source's declared sample taken before dedup (a copy without the stratum column otherwise)."""
     spec = source.sample if source.sample and source.sample.stage == "before_dedup" else None
@@ -148,15 +157,15 @@ def sample_step(recipe: Recipe, source: Source, previous: StepResult, root: Path
     if hit := _cached("sample", source.name, entry, entry_key):
         return hit
     started = time.perf_counter()
-    ids = _column(previous.path, "id")
     if spec is None:
-        mask = np.ones(len(ids), dtype=bool)
+        mask = np.ones(_row_count(previous.path), dtype=bool)
     else:
         strata = _column(previous.path, STRATUM) if spec.stratify else None
-        mask = sample_mask(ids, strata, spec.n, spec.stratify, recipe.seed, f"sample:{source.name}")
+        item_hashes = hashes(id_batches(previous.path), recipe.seed, f"sample:{source.name}")
+        mask = sample_mask(item_hashes, strata, spec.n, spec.stratify)
     path, kept = _filter_by_mask(previous.path, entry.data, mask, RECORD_SCHEMA, recipe.batch_size)
-    dropped = {"sampled_out": len(ids) - kept} if len(ids) - kept else {}
-    return _finish(StepResult("sample", source.name, path, entry_key, len(ids), kept, dropped), entry, started)
+    dropped = {"sampled_out": len(mask) - kept} if len(mask) - kept else {}
+    return _finish(StepResult("sample", source.name, path, entry_key, len(mask), kept, dropped), entry, started)
 
 
 def dedup_entries(ordered: list[tuple[Source, StepResult]], root: Path) -> list[tuple[str, cache.Entry]]:
@@ -190,8 +199,11 @@ def dedup_step(recipe: Recipe, ordered: list[tuple[Source, StepResult]], root: P
     for (source, previous), (entry_key, entry) in zip(ordered, dedup_entries(ordered, root)):
         check, add = source.dedup == "check_add", source.dedup in ("check_add", "add")
         started = time.perf_counter()
-        ids = _column(previous.path, "id")  # the seen-set must learn this source's ids, cached or not
-        mask = seen.filter(ids, check=check, add=add) if (check or add) else np.ones(len(ids), dtype=bool)
+        if check or add:  # the seen-set must learn this source's ids, cached or not
+            masks = [seen.filter(ids, check=check, add=add) for ids in id_batches(previous.path)]
+            mask = np.concatenate(masks) if masks else np.ones(0, dtype=bool)
+        else:
+            mask = np.ones(_row_count(previous.path), dtype=bool)
         hit = _cached("dedup", source.name, entry, entry_key)
         results.append(hit or write_dedup(recipe, source, previous, entry_key, entry, mask, started))
     return results
@@ -207,21 +219,22 @@ def trim_step(recipe: Recipe, cfg: SourceConfig, source: Source, previous: StepR
     if hit := _cached("trim", source.name, entry, entry_key):
         return hit
     started = time.perf_counter()
-    ids = _column(previous.path, "id")
-    mask = np.ones(len(ids), dtype=bool)
+    rows = _row_count(previous.path)
+    mask = np.ones(rows, dtype=bool)
     dropped = {}
-    if spec is not None and len(ids) > spec.n:
-        mask = sample_mask(ids, None, spec.n, None, recipe.seed, f"sample:{source.name}")
-        dropped["sampled_out"] = len(ids) - spec.n
+    if spec is not None and rows > spec.n:
+        mask = sample_mask(hashes(id_batches(previous.path), recipe.seed, f"sample:{source.name}"), None, spec.n,
+                           None)
+        dropped["sampled_out"] = rows - spec.n
     remaining = int(mask.sum())
     if cap is not None and remaining >= cap.threshold:
         index = np.flatnonzero(mask)
-        chosen = lowest(hashes([ids[i] for i in index], recipe.seed, f"cap:{source.name}"), cap.keep)
-        mask = np.zeros(len(ids), dtype=bool)
-        mask[index[chosen]] = True
+        cap_hashes = hashes(id_batches(previous.path), recipe.seed, f"cap:{source.name}")[index]
+        mask = np.zeros(rows, dtype=bool)
+        mask[index[lowest(cap_hashes, cap.keep)]] = True
         dropped["capped"] = remaining - cap.keep
     path, kept = _filter_by_mask(previous.path, entry.data, mask, RECORD_SCHEMA, recipe.batch_size)
-    return _finish(StepResult("trim", source.name, path, entry_key, len(ids), kept, dropped), entry, started)
+    return _finish(StepResult("trim", source.name, path, entry_key, rows, kept, dropped), entry, started)
 
 
 def decontam_entry(recipe: Recipe, source: Source, previous: StepResult, root: Path) -> tuple[str, cache.Entry]:

@@ -18,8 +18,7 @@ import urllib.request
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-import pyarrow.parquet as pq
-
+from bagel.memory import iter_parquet
 from bagel.errors import UserError
 
 MALFORMED = "__malformed__"
@@ -80,7 +79,7 @@ def _json_lines(lines) -> Iterator[dict]:
 def _read_file(path: Path, batch_size: int) -> Iterator[list[dict]]:
     suffix = _base_suffix(path)
     if suffix == ".parquet":
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_size):
+        for batch in iter_parquet(path, batch_size):
             yield batch.to_pylist()
         return
     with _open_text(path) as handle:
