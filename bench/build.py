@@ -31,6 +31,8 @@ import yaml
 sys.path.insert(0, str(Path(__file__).parent))
 from synth import record  # noqa: E402
 
+from bagel.memory import iter_parquet  # noqa: E402
+
 CHUNK = 50_000
 
 
@@ -108,7 +110,7 @@ def time_render(records_path: Path, mode: str) -> tuple[int, int, float]:
         renderer.prepare(pq.read_table(records_path, columns=["id"]).column("id").to_pylist())
     rows_in = rows_out = 0
     started = time.perf_counter()
-    for batch in pq.ParquetFile(records_path).iter_batches(batch_size=4096):
+    for batch in iter_parquet(records_path, 4096):
         sft, dpo, _ = renderer.render_batch(batch)
         rows_in += batch.num_rows
         rows_out += sft.num_rows + dpo.num_rows

@@ -10,7 +10,11 @@ Builds a labelled set from the real files (default /work/shared/data/real, or --
   belebele, openbookqa, LLaMA-Factory DPO demo prompts, HH-RLHF first turns).
 
 The original rule is slow (one text per encode call), so it runs on a stratified sample
-(--original-sample rows); our default runs on that same sample too, for a side-by-side rate.
+(--original-sample rows); our default runs on that same sample too, for a side-by-side rate, twice:
+a first run (no re-scored benchmark vectors on disk yet, so it embeds the benchmark texts it
+re-scores) and a later run (they are on disk: what every build after the first, and every worker
+after the first batch, sees). Setup (loading models, embedding the benchmark texts for the static
+or the original index) is excluded on both sides, as the original rule's index build is.
 
     python bench/decontam.py [--real DIR] [--per-benchmark 30] [--original-sample 600] [--synth-rows 200000]
 """
@@ -21,6 +25,7 @@ import argparse
 import gzip
 import json
 import random
+import shutil
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -206,11 +211,19 @@ def main() -> None:
     if args.skip_original:
         return
     sample = random.Random(args.seed).sample(rows, min(args.original_sample, len(rows)))
-    fresh = Decontaminator(DecontamOptions(preset="default", benchmarks=entries), cache_dir=args.cache_dir)
-    ours = evaluate("ours, preset default (sample, fresh process state)", fresh, sample)
+    for stale in args.cache_dir.glob("rescore-*"):  # the first run embeds the benchmark texts it re-scores
+        shutil.rmtree(stale)
+    first = Decontaminator(DecontamOptions(preset="default", benchmarks=entries), cache_dir=args.cache_dir)
+    ours_first = evaluate("ours, preset default (sample, first run: nothing cached but the static setup)", first,
+                          sample)
+    later = Decontaminator(DecontamOptions(preset="default", benchmarks=entries), cache_dir=args.cache_dir)
+    ours_later = evaluate("ours, preset default (sample, later run: re-scored benchmark vectors on disk)", later,
+                          sample)
     original = Decontaminator(DecontamOptions(preset="bagel-original", benchmarks=entries), cache_dir=args.cache_dir)
     orig = evaluate("original rule, preset bagel-original (sample)", original, sample, batch=len(sample))
-    print(f"\nspeed-up on the same rows: {ours['rows_per_s'] / orig['rows_per_s']:.1f}x")
+    print(f"\nspeed-up on the same rows (setup excluded on both sides): first run "
+          f"{ours_first['rows_per_s'] / orig['rows_per_s']:.1f}x, later runs "
+          f"{ours_later['rows_per_s'] / orig['rows_per_s']:.1f}x")
 
 
 if __name__ == "__main__":

@@ -59,6 +59,8 @@ def build(
     seed: Annotated[Optional[int], typer.Option(help="Override the recipe seed.")] = None,
     workers: Annotated[int, typer.Option(help="Worker processes for the local engine.")] = 1,
     engine: Annotated[str, typer.Option(help="local or ray.")] = "local",
+    dedup_memory_mb: Annotated[int, typer.Option(min=1, help="Memory for the dedup seen-set before it spills to "
+                                                  "disk (8 bytes per id).")] = 512,
 ) -> None:
     """Build the mix described by RECIPE: load, convert, dedup, filter, decontaminate, render, write."""
     from bagel.config import load_recipe
@@ -69,7 +71,7 @@ def build(
     if seed is not None:
         cfg = cfg.model_copy(update={"seed": seed})
     out_dir = out or Path("out") / cfg.name
-    report = run_build(cfg, out_dir, workers=workers, engine=engine)
+    report = run_build(cfg, out_dir, workers=workers, engine=engine, memory_budget=dedup_memory_mb << 20)
     print_summary(report)
 
 

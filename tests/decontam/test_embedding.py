@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from bagel.decontam import DecontamOptions, Decontaminator
-from bagel.decontam.embedding import default_model, embed
+from bagel.decontam.embedding import VectorStore, default_model, embed
 from bagel.records import single_turn, to_table
 
 QUESTIONS = [
@@ -72,6 +72,41 @@ def test_benchmark_embeddings_cached_on_disk(decon):
     assert len(files) == 1
     rebuilt = Decontaminator(decon.options, cache_dir=decon.cache_dir)
     assert sorted(p.name for p in rebuilt.cache_dir.glob("bench-*.npy")) == files
+
+
+PARAPHRASE = single_turn("If you swallow watermelon seeds, what will happen to you?", "x")
+
+
+def test_transformer_loads_at_the_first_candidate(decon, tmp_path):
+    fresh = Decontaminator(decon.options, cache_dir=tmp_path)
+    _, removals = fresh.filter_batch(to_table([single_turn("Tell me a joke about cats.", "x")]))
+    assert (removals, fresh.model) == ([], None)  # no candidate: the transformer never loaded
+    _, removals = fresh.filter_batch(to_table([PARAPHRASE]))
+    assert [r["item_index"] for r in removals] == [0]
+    assert fresh.model is not None
+
+
+def test_rescored_benchmark_vectors_persist(decon, tmp_path):
+    first = Decontaminator(decon.options, cache_dir=tmp_path)
+    _, removals = first.filter_batch(to_table([PARAPHRASE]))
+    shards = sorted(tmp_path.glob("rescore-*/*.npz"))
+    assert len(shards) == 1 and sorted(first.rescored.vectors) == [0]
+    second = Decontaminator(decon.options, cache_dir=tmp_path)
+    assert np.array_equal(second.rescored.vectors[0], first.rescored.vectors[0])
+    assert second.filter_batch(to_table([PARAPHRASE]))[1] == removals
+    assert sorted(tmp_path.glob("rescore-*/*.npz")) == shards  # nothing embedded again
+
+
+def test_vector_store_merges_shards_and_skips_unreadable_ones(tmp_path, monkeypatch):
+    monkeypatch.setattr(VectorStore, "MERGE_AT", 3)
+    store = VectorStore(tmp_path)
+    for i in range(3):
+        store.add([i], np.full((1, 2), i, dtype=np.float32))
+    (tmp_path / "broken.npz").write_bytes(b"not a zip")
+    merged = VectorStore(tmp_path)
+    assert sorted(merged.vectors) == [0, 1, 2] and merged.vectors[2].tolist() == [2.0, 2.0]
+    assert len(list(tmp_path.glob("*.npz"))) == 1  # the three shards and the broken one merged into one
+    assert merged.missing([2, 5, 4, 5]) == [4, 5]
 
 
 def test_bagel_original_reproduces_the_rule(bench_file, tmp_path):

@@ -9,6 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from bagel.config import load_recipe
+from bagel.pipeline import steps
 from bagel.pipeline.build import run_build
 from bagel.records import make_id
 from tests.pipeline.helpers import qa, write_jsonl, write_recipe
@@ -53,7 +54,9 @@ def _ids(path, source=None):
     return sorted(r["id"] for r in rows if source is None or r["source"] == source)
 
 
-def test_priority_dedup_tiebreak_and_counts(recipe_path, tmp_path):
+@pytest.mark.parametrize("id_batch_rows", [65536, 1])  # ids streamed in batches: same answer as all at once
+def test_priority_dedup_tiebreak_and_counts(recipe_path, tmp_path, monkeypatch, id_batch_rows):
+    monkeypatch.setattr(steps, "ID_BATCH_ROWS", id_batch_rows)
     report = run_build(load_recipe(recipe_path), tmp_path / "out")
     sources = report["sources"]
     # load order: confidence desc, then name: alpha, beta (both 3), chats (2), gamma (1)

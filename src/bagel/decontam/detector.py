@@ -11,7 +11,8 @@ How the detectors combine (``preset``):
   text holds less than ``lexical_min`` of the item's words (IDF-weighted: a look-alike with other
   numbers and names). A candidate with static cosine >= ``static_accept`` and word share >=
   ``lexical_accept`` is removed as it is (detector ``static``); the others are re-scored with the
-  transformer (one batched, length-sorted call per batch; benchmark vectors are kept per process)
+  transformer (one batched, length-sorted call per batch; the transformer loads at the first
+  candidate, and the benchmark texts' vectors are kept on disk: see ``VectorStore``)
   and removed when the cosine is >= ``embedding_threshold`` (detector ``embedding``).
   Each removal records the detector that fired and its score (containment or cosine).
 - ``bagel-original``: the original rule alone, on the first human turn (or dpo prompt): nearest
@@ -28,7 +29,15 @@ import numpy as np
 import pyarrow as pa
 
 from bagel.benchmarks import REGISTRY, available_offline, load_benchmark
-from bagel.decontam.embedding import EmbeddingIndex, cached_embed, embed, load_model, load_static
+from bagel.decontam.embedding import (
+    EmbeddingIndex,
+    VectorStore,
+    cache_key,
+    cached_embed,
+    embed,
+    load_model,
+    load_static,
+)
 from bagel.decontam.ngram import cached_index
 from bagel.decontam.options import DecontamOptions
 from bagel.decontam.texts import row_texts
@@ -84,9 +93,9 @@ class Decontaminator:
         if opts.preset == "ngram":
             return
         self.texts = texts
-        self.model = load_model(opts.model, opts.device, opts.max_seq_length)
         model_id = opts.model or "all-MiniLM-L6-v2 (bundled)"
         if opts.preset == "bagel-original":
+            self.model = load_model(opts.model, opts.device, opts.max_seq_length)
             self.original_ids = np.flatnonzero(original)
             vectors = cached_embed(self.model, model_id, [texts[i] for i in self.original_ids], opts.batch_size,
                                    self.cache_dir)
@@ -96,7 +105,14 @@ class Decontaminator:
             self.static, static_id = load_static(opts.static_model, opts.model, model_cache)
             vectors = cached_embed(self.static, static_id, texts, opts.batch_size, self.cache_dir)
             self.index = EmbeddingIndex(vectors)
-            self.bench_vectors: dict[int, np.ndarray] = {}  # transformer vectors of re-scored benchmark texts
+            key = cache_key(model_id, opts.max_seq_length, texts)
+            self.rescored = VectorStore(self.cache_dir / f"rescore-{key}")  # transformer vectors of benchmark texts
+
+    def _transformer(self):
+        """The transformer model, loaded when the first candidate needs re-scoring."""
+        if self.model is None:
+            self.model = load_model(self.options.model, self.options.device, self.options.max_seq_length)
+        return self.model
 
     # --- filtering -----------------------------------------------------------------------------
 
@@ -149,12 +165,13 @@ class Decontaminator:
         pairs = [(q, v) for q, v in pairs if owner[q] not in best]
         if pairs:
             asked = sorted({q for q, _ in pairs})
-            missing = sorted({v for _, v in pairs} - self.bench_vectors.keys())
-            vectors = embed(self.model, [queries[q] for q in asked] + [self.texts[v] for v in missing], opts.batch_size)
-            self.bench_vectors.update(zip(missing, vectors[len(asked) :]))
+            missing = self.rescored.missing(v for _, v in pairs)
+            vectors = embed(self._transformer(), [queries[q] for q in asked] + [self.texts[v] for v in missing],
+                            opts.batch_size)
+            self.rescored.add(missing, vectors[len(asked) :])
             query_vectors = dict(zip(asked, vectors[: len(asked)]))
             for q, v in pairs:
-                sim = float(query_vectors[q] @ self.bench_vectors[v])
+                sim = float(query_vectors[q] @ self.rescored.vectors[v])
                 if sim >= opts.embedding_threshold:
                     keep_best(q, v, sim, "embedding")
         return list(best.values())

@@ -1,10 +1,12 @@
-"""Embedding detector: sentence-transformers embeddings, faiss search, on-disk cache of benchmark embeddings."""
+"""Embedding detector: sentence-transformers embeddings, faiss search, on-disk caches of benchmark embeddings."""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import tempfile
+import uuid
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -124,3 +126,54 @@ class EmbeddingIndex:
         if not len(queries):
             return np.zeros((0, k), dtype=np.float32), np.zeros((0, k), dtype=np.int64)
         return self.index.search(queries, k)
+
+
+class VectorStore:
+    """Transformer vectors of benchmark texts (by variant number), computed when first needed and kept
+    on disk, so another worker or the next build loads them instead of embedding again.
+
+    The transformer only re-scores candidate pairs, so only the benchmark texts some training text
+    came near are ever embedded. Each call to :meth:`add` saves one more shard (a uniquely named
+    ``.npz`` written through a temp file and a rename, so concurrent processes never collide); a
+    process that finds :attr:`MERGE_AT` shards or more merges them into one. A shard that cannot be
+    read (merged away meanwhile, or damaged) only costs recomputing its vectors.
+    """
+
+    MERGE_AT = 64
+
+    def __init__(self, directory: Path):
+        self.directory = Path(directory)
+        self.vectors: dict[int, np.ndarray] = {}
+        shards = sorted(self.directory.glob("*.npz")) if self.directory.is_dir() else []
+        for shard in shards:
+            try:
+                with np.load(shard) as data:
+                    self.vectors.update(zip(data["ids"].tolist(), data["vectors"]))
+            except (OSError, ValueError, KeyError):
+                continue
+        if len(shards) >= self.MERGE_AT and self._save(sorted(self.vectors), None):
+            for shard in shards:
+                shard.unlink(missing_ok=True)
+
+    def missing(self, ids: Iterable[int]) -> list[int]:
+        """The distinct ``ids`` that have no vector yet, sorted."""
+        return sorted(set(ids) - self.vectors.keys())
+
+    def add(self, ids: list[int], vectors: np.ndarray) -> None:
+        """Remember ``vectors`` (one row per id) and save them as a shard."""
+        if ids:
+            self.vectors.update(zip(ids, vectors))
+            self._save(ids, vectors)
+
+    def _save(self, ids: list[int], vectors: np.ndarray | None) -> bool:
+        if vectors is None:
+            vectors = np.stack([self.vectors[i] for i in ids]) if ids else np.zeros((0, 0), dtype=np.float32)
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=self.directory, suffix=".npz.tmp", delete=False) as tmp:
+                np.savez(tmp, ids=np.asarray(ids, dtype=np.int64), vectors=vectors)
+            os.replace(tmp.name, self.directory / f"{uuid.uuid4().hex}.npz")
+        except OSError as err:
+            logger.warning("benchmark vectors not cached in %s (%s)", self.directory, err)
+            return False
+        return True

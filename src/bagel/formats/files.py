@@ -8,12 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from bagel.errors import UserError
 from bagel.formats.options import FormatOptions
 from bagel.formats.renderer import DPO_SCHEMA, SFT_SCHEMA, Renderer
 from bagel.log import progress
+from bagel.memory import iter_parquet
 from bagel.records import to_table
 
 BATCH_SIZE = 10_000
@@ -50,7 +50,7 @@ def read_records(path: Path, dropped: Counter) -> Iterator[pa.RecordBatch | pa.T
     if not path.is_file():
         raise UserError(f"file not found: {path}")
     if path.suffix == ".parquet":
-        return pq.ParquetFile(path).iter_batches(batch_size=BATCH_SIZE)
+        return iter_parquet(path, BATCH_SIZE)
     if path.suffix == ".jsonl":
         return _jsonl_batches(path, dropped)
     raise UserError(f"{path}: expected a .parquet or .jsonl records file")

@@ -31,6 +31,7 @@ from bagel.sources.base import ConvertContext, Source
 from bagel.sources.io import fingerprint
 
 CONVERTED_SCHEMA = RECORD_SCHEMA.append(pa.field(STRATUM, pa.string()))
+ID_BATCH_ROWS = 65536  # ids per batch where a step needs only the id column
 
 
 @dataclass
@@ -144,9 +145,10 @@ def _row_count(path: Path) -> int:
     return pq.ParquetFile(path).metadata.num_rows
 
 
-def id_batches(path: Path, batch_size: int = 65536):
-    """The ``id`` column of a parquet file as lists of at most ``batch_size`` ids (bounded memory)."""
-    return (batch.column(0).to_pylist() for batch in cache.read_batches(path, columns=["id"], batch_size=batch_size))
+def id_batches(path: Path):
+    """The ``id`` column of a parquet file as lists of at most :data:`ID_BATCH_ROWS` ids (bounded memory)."""
+    batches = cache.read_batches(path, columns=["id"], batch_size=ID_BATCH_ROWS)
+    return (batch.column(0).to_pylist() for batch in batches)
 
 
 def sample_step(recipe: Recipe, source: Source, previous: StepResult, root: Path) -> StepResult:

@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from bagel.log import progress_batches
+from bagel.memory import iter_parquet
 
 EDGES = [0] + [2**k for k in range(2, 16)]  # bins [0,4) [4,8) ... [16K,32K) [32K,inf)
 TEXT_FIELDS = {"sft": ("input", "output"), "dpo": ("prompt", "chosen", "rejected")}
@@ -94,9 +94,8 @@ def scan(path: Path, kind: str, sample_size: dict[str, int], sources: Sequence[s
     ``sources``: the report's source names, which rows are grouped under (see :func:`source_name`).
     """
     stats = TableStats(TEXT_FIELDS[kind])
-    parquet = pq.ParquetFile(path)
     columns = ["id", *GROUPINGS, *stats.fields]
-    batches = parquet.iter_batches(batch_size=BATCH_ROWS, columns=columns)
+    batches = iter_parquet(path, BATCH_ROWS, columns)
     for batch in progress_batches(batches, desc=f"report: {Path(path).name}"):
         lengths = {f: pc.utf8_length(pc.fill_null(batch.column(f), "")).to_numpy() for f in stats.fields}
         ids = batch.column("id").to_numpy(zero_copy_only=False)
