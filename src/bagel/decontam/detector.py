@@ -108,8 +108,8 @@ class Decontaminator:
             key = cache_key(model_id, opts.max_seq_length, texts)
             self.rescored = VectorStore(self.cache_dir / f"rescore-{key}")  # transformer vectors of benchmark texts
 
-    def _transformer(self):
-        """The transformer model, loaded when the first candidate needs re-scoring."""
+    def transformer(self):
+        """The transformer model (default preset: loaded here, at the first candidate that needs re-scoring)."""
         if self.model is None:
             self.model = load_model(self.options.model, self.options.device, self.options.max_seq_length)
         return self.model
@@ -166,7 +166,7 @@ class Decontaminator:
         if pairs:
             asked = sorted({q for q, _ in pairs})
             missing = self.rescored.missing(v for _, v in pairs)
-            vectors = embed(self._transformer(), [queries[q] for q in asked] + [self.texts[v] for v in missing],
+            vectors = embed(self.transformer(), [queries[q] for q in asked] + [self.texts[v] for v in missing],
                             opts.batch_size)
             self.rescored.add(missing, vectors[len(asked) :])
             query_vectors = dict(zip(asked, vectors[: len(asked)]))
