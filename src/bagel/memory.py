@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import time
 from collections.abc import Iterator
 from pathlib import Path
+from time import monotonic
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -55,7 +55,7 @@ _last_trim = [0.0]
 
 def trim_heap() -> None:
     """Give the C heap's free pages back to the OS (glibc ``malloc_trim``), at most every 0.5 s."""
-    now = time.monotonic()
+    now = monotonic()
     if _TRIM is not None and now - _last_trim[0] >= TRIM_INTERVAL_S:
         _last_trim[0] = now
         _TRIM(0)
