@@ -151,7 +151,8 @@ class VectorStore:
                     self.vectors.update(zip(data["ids"].tolist(), data["vectors"]))
             except (OSError, ValueError, KeyError):
                 continue
-        if len(shards) >= self.MERGE_AT and self._save(sorted(self.vectors), None):
+        ids = sorted(self.vectors)
+        if len(shards) >= self.MERGE_AT and ids and self._save(ids, np.stack([self.vectors[i] for i in ids])):
             for shard in shards:
                 shard.unlink(missing_ok=True)
 
@@ -165,9 +166,7 @@ class VectorStore:
             self.vectors.update(zip(ids, vectors))
             self._save(ids, vectors)
 
-    def _save(self, ids: list[int], vectors: np.ndarray | None) -> bool:
-        if vectors is None:
-            vectors = np.stack([self.vectors[i] for i in ids]) if ids else np.zeros((0, 0), dtype=np.float32)
+    def _save(self, ids: list[int], vectors: np.ndarray) -> bool:
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             with tempfile.NamedTemporaryFile(dir=self.directory, suffix=".npz.tmp", delete=False) as tmp:

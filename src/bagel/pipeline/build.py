@@ -172,8 +172,8 @@ def execute_local(recipe: Recipe, names: list[str], root: Path, workers: int, me
         timings["dedup"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        if recipe.decontamination.enabled:  # build (and cache) the benchmark indexes once, not in every worker
-            _decontaminator(recipe, root)()
+        if pool is not None and recipe.decontamination.enabled:  # build (and cache) the benchmark indexes
+            _decontaminator(recipe, root)()  # once here, not in every worker at the same time
         finished = _map(pool, finish_task, [(recipe, n, d, root) for n, d in zip(names, deduped)])
         timings["trim+decontam"] = time.perf_counter() - t
 
