@@ -1,3 +1,4 @@
+import json
 from pathlib import Path
 
 from bagel.pipeline.convert import STRATUM, convert_file
@@ -39,3 +40,39 @@ def test_declaration():
     source = registry()["natural_instructions"]
     assert (source.hub_id, source.split, source.confidence) == ("Muennighoff/natural-instructions", "train", 1)
     assert source.sample == Sample(50_000, stratify="proportional")
+
+
+TASKS = Path(__file__).parents[1] / "fixtures" / "sources" / "natural_instructions_tasks"
+RELIGION = (
+    "Given two sentences regarding the stereotypes of religions, determine whether the second sentence is either a "
+    "stereotype, anti-stereotype, or is unrelated with respect to the first sentence and the target. A stereotype is "
+    "a widely held but oversimplified notion of a group of people. An anti-stereotype is an idea that goes against "
+    "the widely held but oversimplified notion of a group of people. Sentences and targets are unrelated if there "
+    "is no relevance between them."
+)
+
+
+def test_task_files_of_the_repository_layout():
+    """allenai/natural-instructions task files: one JSON object per task, Definition a list or a string."""
+    recs, counts = convert_file(registry()["natural_instructions"], TASKS)
+    assert len(recs) == 119 + 3
+    assert recs[:2] == [
+        expected(EDIBLE + "\nsink", "2", "task1149_item_check_edible"),
+        expected(EDIBLE + "\ncat", "2", "task1149_item_check_edible"),
+    ]
+    assert recs[119] == expected(
+        RELIGION + "\nTarget: Brahmin \nBrahmins are highly respected in India. Poor people lack food.",
+        "unrelated",
+        "task321_stereoset_classification_religion",
+    )
+    assert counts == {"in": 2, "kept": 122}
+
+
+def test_task_file_instance_without_output_is_one_malformed_instance(tmp_path):
+    task = json.loads((TASKS / "task321_stereoset_classification_religion.json").read_text())
+    task["Instances"][1]["output"] = []
+    del task["Instances"][2]["input"]
+    (tmp_path / "task321_x.json").write_text(json.dumps(task))
+    recs, counts = convert_file(registry()["natural_instructions"], tmp_path / "task321_x.json")
+    assert [r[STRATUM] for r in recs] == ["task321_x"]
+    assert counts == {"in": 1, "kept": 1, "malformed:bad_value": 1, "malformed:missing_field:input": 1}

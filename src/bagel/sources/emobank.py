@@ -1,12 +1,12 @@
 """emobank: sentences annotated with Valence-Arousal-Dominance scores (``JULIELab/EmoBank`` on GitHub)."""
 
-import csv
+import io
 import json
 from collections.abc import Iterator
 
 from bagel import records
 from bagel.sources.base import ConvertContext, Skip, Source
-from bagel.sources.io import FILE, download_text
+from bagel.sources.io import FILE, csv_rows, download_text
 
 URL = "https://raw.githubusercontent.com/JULIELab/EmoBank/master/corpus/emobank.csv"
 PREFIX = "Please assign a Valence-Arousal-Dominance (VAD) score in JSON format to the following message:\n"
@@ -14,7 +14,7 @@ PREFIX = "Please assign a Valence-Arousal-Dominance (VAD) score in JSON format t
 def fetch(source: Source) -> Iterator[list[dict]]:
     """The rows of ``corpus/emobank.csv`` downloaded from GitHub, as one batch."""
     text = download_text(source.options["url"])
-    yield [{**row, FILE: "emobank.csv"} for row in csv.DictReader(text.splitlines())]
+    yield [{**row, FILE: "emobank.csv"} for row in csv_rows(io.StringIO(text, newline=""))]
 
 def convert(row: dict, ctx: ConvertContext) -> dict:
     """Rows of the ``train`` split: the message (stripped, trailing quote removed) answered by its V/A/D as JSON.

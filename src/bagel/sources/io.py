@@ -1,14 +1,20 @@
 """Reading a source's rows, from the hub or from local files, in batches of plain dicts.
 
-Local files: parquet, jsonl, json (array or lines), csv, txt (one row ``{"text": ...}`` per
-file), each optionally gzipped, or a directory of them (read in sorted order). Every local
-row carries the name of its file (relative to the directory given) under ``__file__``,
-for sources made of several files. A line that is not valid JSON becomes a marker
-row ``{MALFORMED: "invalid_json"}`` that the convert step counts instead of crashing.
+Local files: parquet, jsonl, json (an array, JSON Lines, or one object = one row), csv, txt
+(one row ``{"text": ...}`` per file), each optionally gzipped, or a directory of them (read in
+sorted order). Every local row carries the name of its file (relative to the directory given)
+under ``__file__``, for sources made of several files.
+
+Text is UTF-8, with or without a byte-order mark. One bad row never loses the file: a line or
+item that cannot be read becomes a marker row ``{MALFORMED: <why>, RAW: <its start>}`` that
+the convert step counts as ``malformed:<why>``: ``encoding`` (bytes that are not UTF-8),
+``invalid_json``, ``invalid_csv``, ``row_not_object``. JSON arrays are streamed (``ijson``),
+so a broken tail keeps every item before it; CSV cells may be of any size.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import hashlib
@@ -20,17 +26,31 @@ from pathlib import Path
 
 from bagel.memory import iter_parquet
 from bagel.errors import UserError
+from bagel.log import logger
 
 MALFORMED = "__malformed__"
 SPLIT = "__split__"
 FILE = "__file__"
+RAW = "__raw__"  # on a marker row: the start of the raw text that could not be read
+RAW_CHARS = 200
+UNDECODABLE = "\U0010fffe"  # stands in for bytes that are not UTF-8 (a noncharacter, never in real text)
+CSV_FIELD_LIMIT = 2**31 - 1  # csv's own limit is 128 KiB per cell
 SUFFIXES = (".parquet", ".jsonl", ".json", ".csv", ".txt")
 
 
+def _mark_undecodable(err: UnicodeError) -> tuple[str, int]:
+    """Codec error handler: bytes that are not UTF-8 become :data:`UNDECODABLE` (one per bad run)."""
+    return UNDECODABLE, err.end
+
+
+codecs.register_error("bagel-undecodable", _mark_undecodable)
+
+
 def _open_text(path: Path) -> io.TextIOBase:
+    """``path`` as text: UTF-8 with or without a byte-order mark, undecodable bytes marked (never raised)."""
     if path.suffix == ".gz":
-        return gzip.open(path, "rt", encoding="utf-8", newline="")
-    return path.open("r", encoding="utf-8", newline="")
+        return gzip.open(path, "rt", encoding="utf-8-sig", errors="bagel-undecodable", newline="")
+    return path.open("r", encoding="utf-8-sig", errors="bagel-undecodable", newline="")
 
 
 def _base_suffix(path: Path) -> str:
@@ -64,16 +84,109 @@ def batched(rows: Iterable[dict], size: int) -> Iterator[list[dict]]:
         yield batch
 
 
-def _json_lines(lines) -> Iterator[dict]:
+def _malformed(reason: str, raw: str) -> dict:
+    """The marker row of a row that could not be read, with the start of its raw text as the example."""
+    return {MALFORMED: reason, RAW: raw[:RAW_CHARS]}
+
+
+def _json_lines(lines: Iterable[str]) -> Iterator[dict]:
     for line in lines:
         if not line.strip():
+            continue
+        if UNDECODABLE in line:
+            yield _malformed("encoding", line)
             continue
         try:
             row = json.loads(line)
         except json.JSONDecodeError:
-            yield {MALFORMED: "invalid_json"}
+            yield _malformed("invalid_json", line)
             continue
-        yield row if isinstance(row, dict) else {MALFORMED: "row_not_object"}
+        yield row if isinstance(row, dict) else _malformed("row_not_object", line)
+
+
+def csv_rows(handle: Iterable[str]) -> Iterator[dict]:
+    """The rows of CSV text (header line first): cells of any size; a row that cannot be read is one marker."""
+    csv.field_size_limit(CSV_FIELD_LIMIT)
+    rows = csv.DictReader(handle)
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except csv.Error as err:
+            yield _malformed("invalid_csv", str(err))
+            continue
+        values = [v for v in row.values() if isinstance(v, str)]
+        yield _malformed("encoding", ",".join(values)) if any(UNDECODABLE in v for v in values) else row
+
+
+def _csv_file(path: Path) -> Iterator[dict]:
+    with _open_text(path) as handle:
+        yield from csv_rows(handle)
+
+
+class _Utf8Bytes:
+    """A text handle read back as UTF-8 bytes (for ``ijson``), noting whether any undecodable bytes went by."""
+
+    def __init__(self, handle: io.TextIOBase):
+        self.handle = handle
+        self.undecodable = False
+
+    def read(self, size: int = -1) -> bytes:
+        text = self.handle.read(size)
+        self.undecodable = self.undecodable or UNDECODABLE in text
+        return text.encode("utf-8")
+
+
+def _json_array(path: Path) -> Iterator[dict]:
+    """The items of a JSON array file, streamed with ``ijson``; a broken tail ends the file as one marker row."""
+    import ijson
+
+    with _open_text(path) as handle:
+        stream = _Utf8Bytes(handle)
+        try:
+            for item in ijson.items(stream, "item", use_float=True):
+                text = json.dumps(item, ensure_ascii=False)
+                if not isinstance(item, dict):
+                    yield _malformed("row_not_object", text)
+                elif stream.undecodable and UNDECODABLE in text:
+                    yield _malformed("encoding", text)
+                else:
+                    yield item
+        except ijson.JSONError as err:
+            logger.warning("%s: invalid JSON, the rest of the file is not read (%s)", path.name,
+                           str(err).splitlines()[0])
+            yield _malformed("invalid_json", str(err))
+
+
+def _json_object_or_lines(path: Path) -> Iterator[dict]:
+    """A ``.json`` file that does not hold an array: JSON Lines, or one (pretty-printed) object as one row."""
+    with _open_text(path) as handle:
+        first = handle.readline()
+        try:
+            json.loads(first)
+            one_object = False
+        except json.JSONDecodeError:  # a first line that is no whole JSON value: maybe one object over many
+            handle.seek(0)
+            text = handle.read()
+            try:
+                whole = json.loads(text)
+                one_object = isinstance(whole, dict)
+            except json.JSONDecodeError:
+                one_object = False
+    if one_object:
+        yield _malformed("encoding", text) if UNDECODABLE in text else whole
+        return
+    with _open_text(path) as handle:
+        yield from _json_lines(handle)
+
+
+def _first_char(path: Path) -> str:
+    """The first character of a text file that is not white space ('' for an empty file)."""
+    with _open_text(path) as handle:
+        while (char := handle.read(1)).isspace():
+            pass
+    return char
 
 
 def _read_file(path: Path, batch_size: int) -> Iterator[list[dict]]:
@@ -82,29 +195,24 @@ def _read_file(path: Path, batch_size: int) -> Iterator[list[dict]]:
         for batch in iter_parquet(path, batch_size):
             yield batch.to_pylist()
         return
+    if suffix == ".txt":
+        with _open_text(path) as handle:
+            yield [{"text": handle.read().replace(UNDECODABLE, "\ufffd")}]
+        return
+    if suffix == ".csv":
+        rows: Iterator[dict] = _csv_file(path)
+    elif suffix == ".json" and _first_char(path) == "[":
+        rows = _json_array(path)
+    elif suffix == ".json":
+        rows = _json_object_or_lines(path)
+    else:
+        rows = _json_lines_file(path)
+    yield from batched(rows, batch_size)
+
+
+def _json_lines_file(path: Path) -> Iterator[dict]:
     with _open_text(path) as handle:
-        if suffix == ".txt":
-            yield [{"text": handle.read()}]
-            return
-        if suffix == ".csv":
-            rows: Iterator[dict] = csv.DictReader(handle)
-        elif suffix == ".json":
-            head = handle.read(1)
-            while head and head.isspace():
-                head = handle.read(1)
-            if head == "[":
-                handle.seek(0)
-                try:
-                    data = json.load(handle)
-                except json.JSONDecodeError as err:
-                    raise UserError(f"{path}: invalid JSON ({err})") from None
-                rows = (row if isinstance(row, dict) else {MALFORMED: "row_not_object"} for row in data)
-            else:
-                handle.seek(0)
-                rows = _json_lines(handle)
-        else:
-            rows = _json_lines(handle)
-        yield from batched(rows, batch_size)
+        yield from _json_lines(handle)
 
 
 def read_local(path: Path, batch_size: int = 2048) -> Iterator[list[dict]]:
