@@ -8,10 +8,11 @@ Relative paths are resolved against the recipe's folder.
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from bagel.configfile import load_yaml_model
 from bagel.decontam.options import DecontamOptions
@@ -47,6 +48,8 @@ class SourceConfig(StrictModel):
     options: dict = Field(default_factory=dict)
     shape: Shape | None = None  # declare a source that is not registered
     columns: dict[str, str | None] = Field(default_factory=dict)
+    allow_empty: bool = False  # a source that converts no row (all malformed) warns instead of failing the build
+    max_malformed: float | None = Field(None, ge=0, le=1)  # override the recipe's max_malformed
 
     def resolve(self) -> Source:
         """The :class:`Source` this entry describes, overrides applied."""
@@ -60,6 +63,7 @@ class SourceConfig(StrictModel):
         if unknown:
             known = ", ".join(sorted(base.options)) or "none"
             raise UserError(f"source {self.name}: unknown option(s) {', '.join(sorted(unknown))} (known: {known})")
+        check_option_types(self.name, base.options, self.options)
         sample = base.sample
         if self.sample == 0:
             sample = None
@@ -77,6 +81,27 @@ class SourceConfig(StrictModel):
             "data_files": tuple(self.data_files) if self.data_files else base.data_files,
         }
         return dataclasses.replace(base, **changes)
+
+
+OPTION_TYPES = ((bool, "a boolean"), (int, "an integer"), (float, "a number"), (str, "a string"),
+                (dict, "a mapping"), ((list, tuple), "a list"))
+
+
+def _type_name(value) -> str:
+    return next((name for kind, name in OPTION_TYPES if isinstance(value, kind)), type(value).__name__)
+
+
+def check_option_types(source: str, defaults: dict, options: dict) -> None:
+    """Raise a :class:`UserError` for an option whose value is not of its default's type (an int may stand
+    for a float; a default of None takes any value)."""
+    for option, value in options.items():
+        default = defaults[option]
+        if default is None:
+            continue
+        expected = _type_name(default)
+        got = _type_name(value)
+        if got != expected and not (expected == "a number" and got == "an integer"):
+            raise UserError(f"source {source}: option {option} must be {expected} (got {got})")
 
 
 class CapConfig(StrictModel):
@@ -105,6 +130,17 @@ class Recipe(StrictModel):
     decontamination: DecontamOptions = Field(default_factory=DecontamOptions)
     format: FormatOptions = Field(default_factory=FormatOptions)
     batch_size: int = Field(4096, ge=1)
+    max_malformed: float = Field(0.10, ge=0, le=1)  # warn for a source with a larger share of malformed rows
+    _base_dir: Path | None = PrivateAttr(None)  # the recipe file's folder, for paths shown in reports
+
+    def display_path(self, path: Path | str) -> str:
+        """``path`` as shown in reports and messages: relative to the recipe's folder (never absolute)."""
+        path = Path(path)
+        if not path.is_absolute():
+            return path.as_posix()
+        if self._base_dir is None:
+            return path.name
+        return Path(os.path.relpath(path, self._base_dir)).as_posix()
 
     @model_validator(mode="after")
     def _unique_names(self):
@@ -125,6 +161,7 @@ def load_recipe(path: Path) -> Recipe:
     path = Path(path)
     recipe = load_yaml_model(path, Recipe, "recipe", defaults={"name": path.stem})
     base = path.parent
+    recipe._base_dir = base.resolve()
     for cfg in recipe.sources:
         if cfg.path is not None and not cfg.path.is_absolute():
             cfg.path = (base / cfg.path).resolve()

@@ -223,6 +223,7 @@ def assemble(recipe: Recipe, out_dir: Path, names: list[str], executed: tuple, s
         for step in per_source[name]["steps"].values():
             for k in ("removals", "sft", "dpo"):
                 step.pop(k, None)
+        per_source[name]["warnings"] = per_source[name]["steps"]["convert"].pop("warnings", [])
     report = make_report(recipe, per_source, outputs, removals, timings, time.perf_counter() - started)
     cache.atomic_write_json(out_dir / "report.json", report)
     _write_views(out_dir)

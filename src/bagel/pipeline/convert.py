@@ -15,7 +15,7 @@ from bagel.errors import UserError
 from bagel.filters import RefusalMatcher, refusal_text
 from bagel.log import logger
 from bagel.sources.base import ConvertContext, Skip, Source
-from bagel.sources.io import MALFORMED, read_hub, read_local
+from bagel.sources.io import FILE, MALFORMED, read_hub, read_local
 from bagel.validate import record_problem
 
 STRATUM = "_stratum"  # optional key a converter sets for stratified sampling
@@ -32,12 +32,13 @@ def source_rows(source: Source, path=None, batch_size: int = 2048) -> Iterator[l
     return read_hub(source.hub_id, source.hub_config, source.split, source.data_files, batch_size)
 
 
-def _guarded(rows: Iterable[dict], counts: Counter) -> Iterator[dict]:
-    """Rows with reader markers removed (and counted), counting every row read."""
+def _guarded(rows: Iterable[dict], ctx: ConvertContext) -> Iterator[dict]:
+    """Rows with reader markers removed (and counted), counting every row read and noting its file."""
     for row in rows:
-        counts["in"] += 1
+        ctx.counts["in"] += 1
+        ctx.file = row.get(FILE, ctx.file)
         if MALFORMED in row:
-            counts[f"malformed:{row[MALFORMED]}"] += 1
+            ctx.drop(f"malformed:{row[MALFORMED]}", row)
             continue
         yield row
 
@@ -54,7 +55,7 @@ def convert_source(
     counts = ctx.counts
     if refusal is not None:
         ctx.refusal_matcher = refusal
-    rows = (row for batch in batches for row in _guarded(batch, counts))
+    rows = (row for batch in batches for row in _guarded(batch, ctx))
     if source.convert_rows is not None:
         produced = _safe_rows(source, rows, ctx)
     else:
@@ -64,7 +65,7 @@ def convert_source(
     for rec in produced:
         problem = record_problem(rec)
         if problem:
-            counts[f"malformed:{problem}"] += 1
+            ctx.drop(f"malformed:{problem}", rec)
             continue
         if scope != "none":
             pattern = refusal(refusal_text(rec, scope))
@@ -87,7 +88,7 @@ def _safe_rows(source: Source, rows: Iterable[dict], ctx: ConvertContext) -> Ite
         yield from source.convert_rows(rows, ctx)
     except Skip as skip:  # a per-source converter that gives up on the whole source
         logger.warning("source %s: %s", source.name, skip.reason)
-        ctx.counts[skip.reason] += 1
+        ctx.drop(skip.reason)
 
 
 def convert_file(source: Source, path, *, seed: int = 42, options: dict | None = None) -> tuple[list[dict], Counter]:

@@ -24,6 +24,7 @@ from bagel.dedup import SeenSet
 from bagel.filters import RefusalMatcher
 from bagel.log import progress_batches
 from bagel.pipeline import cache
+from bagel.pipeline.checks import check_converted
 from bagel.pipeline.convert import STRATUM, convert_source, source_rows
 from bagel.pipeline.sample import hashes, lowest, sample_mask
 from bagel.records import RECORD_SCHEMA
@@ -95,12 +96,38 @@ def source_spec(source: Source, cfg: SourceConfig) -> dict:
     }
 
 
-def _table(records: list[dict]) -> pa.Table:
-    return pa.Table.from_pylist(records, schema=CONVERTED_SCHEMA)
+ARROW_ERRORS = (pa.ArrowException, TypeError, ValueError, OverflowError)  # UnicodeEncodeError is a ValueError
+
+
+def _table(records: list[dict], ctx: ConvertContext) -> pa.Table:
+    """``records`` as a table; a record Arrow cannot encode (e.g. a lone surrogate in a string) is dropped
+    alone, counted ``malformed:arrow_encoding`` instead of ``kept``."""
+    try:
+        return pa.Table.from_pylist(records, schema=CONVERTED_SCHEMA)
+    except ARROW_ERRORS:
+        pass
+    encodable = []
+    for rec in records:
+        try:
+            pa.Table.from_pylist([rec], schema=CONVERTED_SCHEMA)
+        except ARROW_ERRORS:
+            ctx.counts["kept"] -= 1
+            ctx.drop("malformed:arrow_encoding", rec)
+            continue
+        encodable.append(rec)
+    return pa.Table.from_pylist(encodable, schema=CONVERTED_SCHEMA)
 
 
 def convert_step(recipe: Recipe, cfg: SourceConfig, source: Source, root: Path) -> StepResult:
-    """Read + convert + validate + refusal-filter one source into ``cache/convert``."""
+    """Read + convert + validate + refusal-filter one source into ``cache/convert``, then check the counts
+    (:func:`~bagel.pipeline.checks.check_converted`: may fail the build; its warnings go in ``extra``)."""
+    result = _convert(recipe, cfg, source, root)
+    result.extra["warnings"] = check_converted(recipe, cfg, source, result.rows_in, result.kept, result.dropped,
+                                               result.extra.get("examples", {}))
+    return result
+
+
+def _convert(recipe: Recipe, cfg: SourceConfig, source: Source, root: Path) -> StepResult:
     refusal = RefusalMatcher(recipe.refusal.patterns) if recipe.refusal.enabled else None
     entry_key = cache.key("convert", source_spec(source, cfg), recipe.seed,
                           recipe.refusal.model_dump() if source.refusal != "none" else None)
@@ -109,13 +136,15 @@ def convert_step(recipe: Recipe, cfg: SourceConfig, source: Source, root: Path) 
         return hit
     started = time.perf_counter()
     ctx = ConvertContext(source.name, recipe.seed, dict(source.options))
+    ctx.file = recipe.display_path(cfg.path) if cfg.path is not None else source.hub_id
     batches = convert_source(source, source_rows(source, cfg.path, recipe.batch_size), ctx, refusal)
-    tables = (_table(batch) for batch in progress_batches(batches, desc=f"convert {source.name}"))
+    tables = (_table(batch, ctx) for batch in progress_batches(batches, desc=f"convert {source.name}"))
     cache.write_parquet(entry.data, CONVERTED_SCHEMA, tables)
     counts = Counter(ctx.counts)
     rows_in, kept = counts.pop("in", 0), counts.pop("kept", 0)
-    return _finish(StepResult("convert", source.name, entry.data, entry_key, rows_in, kept, dict(counts)), entry,
-                   started)
+    result = StepResult("convert", source.name, entry.data, entry_key, rows_in, kept, dict(counts),
+                        extra={"examples": dict(sorted(ctx.examples.items()))})
+    return _finish(result, entry, started)
 
 
 def _filter_by_mask(src: Path, dst: Path, mask, schema: pa.Schema, batch_size: int) -> tuple[Path, int]:

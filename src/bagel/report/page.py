@@ -92,7 +92,15 @@ def overview(report: dict) -> str:
                      f"{steps['decontam']['kept']:,}", f"{steps['render'].get('sft_rows', 0):,}",
                      f"{steps['render'].get('dpo_rows', 0):,}"])
     return _table(["source", "kind", "confidence", "license", "hub id", "rows in", "records", "sft rows", "dpo rows"],
-                  rows, {2, 5, 6, 7, 8})
+                  rows, {2, 5, 6, 7, 8}) + warnings(report)
+
+
+def warnings(report: dict) -> str:
+    """The build's warnings about its sources (malformed rows over ``max_malformed``, empty sources), if any."""
+    items = [escape(w) for _, info in order.sources(report) for w in info.get("warnings", [])]
+    if not items:
+        return ""
+    return '<h3>Warnings</h3><ul class="warnings">' + "".join(f"<li>{w}</li>" for w in items) + "</ul>"
 
 
 def composition(report: dict) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from bagel.report import order
@@ -29,6 +30,9 @@ def print_summary(report: dict, console: Console | None = None) -> None:
         table.add_row(name, str(info["confidence"]), str(info["steps"][steps[0]]["in"]),
                       *(str(info["steps"][s]["kept"]) for s in steps), reasons or "-")
     console.print(table)
+    for _, info in order.sources(report):
+        for warning in info.get("warnings", []):
+            console.print(f"[yellow]warning:[/yellow] {escape(warning)}")
     out = report["outputs"]
     console.print(f"records: {out['records']}  sft rows: {out['sft']}  dpo rows: {out['dpo']}  "
                   f"decontaminated: {report['decontamination']['removed']}  time: {report['timings']['total']}s")

@@ -13,6 +13,7 @@ type is counted as ``malformed:<why>`` by the framework.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from typing import Any, Literal
 
 from bagel.records import item_uniform
 
+EXAMPLE_CHARS = 200  # characters of a malformed row kept as its reason's example
 DedupPolicy = Literal["check_add", "add", "none"]
 RefusalScope = Literal["none", "responses", "all_turns", "chosen"]
 
@@ -40,6 +42,20 @@ def malformed_reason(err: Exception) -> str:
     if isinstance(err, (TypeError, AttributeError)):
         return "malformed:wrong_type"
     return "malformed:bad_value"
+
+
+def example_text(row) -> str:
+    """A row as a short one-line example (its raw text when the reader kept it), for drop reports."""
+    from bagel.sources.io import FILE, RAW, UNDECODABLE
+
+    if isinstance(row, dict) and RAW in row:
+        text = str(row[RAW])
+    elif isinstance(row, dict):
+        text = json.dumps({k: v for k, v in row.items() if k != FILE}, ensure_ascii=False, default=str)
+    else:
+        text = json.dumps(row, ensure_ascii=False, default=str)
+    text = " ".join(text.replace(UNDECODABLE, "\ufffd").split()).encode("utf-8", "backslashreplace").decode("utf-8")
+    return text if len(text) <= EXAMPLE_CHARS else text[: EXAMPLE_CHARS - 1] + "…"
 
 
 @dataclass(frozen=True)
@@ -91,6 +107,14 @@ class ConvertContext:
     options: dict = field(default_factory=dict)
     counts: Counter = field(default_factory=Counter)
     refusal_matcher: Callable[[str], str | None] = lambda text: None
+    examples: dict = field(default_factory=dict)  # malformed reason -> {"file", "row"} of its first row
+    file: str | None = None  # the file of the rows being read (local files), for the examples
+
+    def drop(self, reason: str, row=None) -> None:
+        """Count a dropped row under ``reason``; the first row of each ``malformed:`` reason is its example."""
+        self.counts[reason] += 1
+        if reason.startswith("malformed:") and reason not in self.examples:
+            self.examples[reason] = {"file": self.file, "row": example_text(row)}
 
     def uniform(self, purpose: str, key: str) -> float:
         """A per-item uniform float in [0, 1) from the seed, this source, a purpose and an item key."""
@@ -116,10 +140,10 @@ class ConvertContext:
             try:
                 out = convert(row, self)
             except Skip as skip:
-                self.counts[skip.reason] += 1
+                self.drop(skip.reason, row)
                 continue
             except (KeyError, TypeError, AttributeError, ValueError, IndexError) as err:
-                self.counts[malformed_reason(err)] += 1
+                self.drop(malformed_reason(err), row)
                 continue
             if out is None:
                 self.counts["skipped"] += 1

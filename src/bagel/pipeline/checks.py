@@ -1,0 +1,62 @@
+"""Loud checks on a source's convert step: nothing converted fails the build, many malformed rows warn.
+
+A source that read rows but converted none, with malformed rows at least as many as every other
+drop together, stops the build with one line (the source, where it was read from, the top
+reasons and one example row); ``allow_empty: true`` on the source makes that a warning. A source
+whose malformed share is over ``max_malformed`` (the source's, else the recipe's) warns. Warnings
+go to the log and, through the convert step's result, to the summary table and the report.
+"""
+
+from __future__ import annotations
+
+from bagel.config import Recipe, SourceConfig
+from bagel.errors import UserError
+from bagel.log import logger
+from bagel.sources.base import Source
+
+TOP_REASONS = 3
+
+
+def _malformed(dropped: dict) -> dict:
+    return {reason: n for reason, n in dropped.items() if reason.startswith("malformed:")}
+
+
+def _top(counts: dict) -> str:
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_REASONS]
+    return ", ".join(f"{reason}={n:,}" for reason, n in ranked)
+
+
+def _example(examples: dict, malformed: dict) -> str:
+    reason = min(malformed, key=lambda r: (-malformed[r], r))
+    example = examples.get(reason)
+    if not example:
+        return ""
+    where = f"{example['file']}: " if example.get("file") else ""
+    return f"; e.g. {where}{example['row']}"
+
+
+def check_converted(recipe: Recipe, cfg: SourceConfig, source: Source, rows_in: int, kept: int, dropped: dict,
+                    examples: dict) -> list[str]:
+    """The warnings about one source's convert step (logged here); raises :class:`UserError` when the
+    source converted nothing because its rows were malformed and the source does not ``allow_empty``."""
+    malformed = _malformed(dropped)
+    bad = sum(malformed.values())
+    if not bad:
+        return []
+    where = recipe.display_path(cfg.path) if cfg.path is not None else (source.hub_id or source.name)
+    example = _example(examples, malformed)
+    if kept == 0 and bad >= sum(dropped.values()) - bad:
+        message = f"source {source.name}: read {rows_in:,} rows from {where} but converted none ({_top(malformed)})"
+        if not cfg.allow_empty:
+            raise UserError(f"{message}{example}; fix the input or set `allow_empty: true` on the source")
+        warnings = [message + example]
+    else:
+        limit = cfg.max_malformed if cfg.max_malformed is not None else recipe.max_malformed
+        total = max(rows_in, kept + sum(dropped.values()))
+        if bad / total <= limit:
+            return []
+        warnings = [f"source {source.name}: {bad:,} of {total:,} rows malformed ({bad / total:.1%}, over "
+                    f"max_malformed {limit:.0%}): {_top(malformed)}{example}"]
+    for warning in warnings:
+        logger.warning(warning)
+    return warnings

@@ -1,0 +1,128 @@
+"""Real input, nothing lost silently: bad rows counted to the report, loud failures, one build per out
+dir, and no local path in what a build publishes."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from bagel.cli import app
+from bagel.config import load_recipe
+from bagel.pipeline.build import run_build
+from tests.pipeline.helpers import qa, write_jsonl, write_recipe
+
+runner = CliRunner()
+
+
+def _instruction_source(name: str, **extra) -> dict:
+    return {"name": name, "shape": "instruction", "path": f"data/{name}.jsonl", "confidence": 2, **extra}
+
+
+def _build(tmp_path, sources, **extra):
+    recipe = write_recipe(tmp_path / "r.yaml", sources, format={"mode": "random", "formats": ["alpaca"]}, **extra)
+    return runner.invoke(app, ["-q", "build", str(recipe), "--out", str(tmp_path / "out")])
+
+
+def _report(tmp_path) -> dict:
+    return json.loads((tmp_path / "out" / "report.json").read_text())
+
+
+# --- point 2: bad rows are counted where every other drop is -------------------------------------
+
+
+def test_undecodable_line_counts_as_malformed_encoding_in_the_report(tmp_path):
+    path = write_jsonl(tmp_path / "data" / "a.jsonl", [qa("q1", "a1"), qa("q2", "a2")])
+    path.write_bytes(path.read_bytes() + b'{"instruction": "caf\xe9", "output": "x"}\n')
+    result = _build(tmp_path, [_instruction_source("a")])
+    assert result.exit_code == 0, result.output
+    convert = _report(tmp_path)["sources"]["a"]["steps"]["convert"]
+    assert (convert["in"], convert["kept"], convert["dropped"]) == (3, 2, {"malformed:encoding": 1})
+
+
+def test_row_arrow_cannot_encode_is_malformed_alone(tmp_path):
+    write_jsonl(tmp_path / "data" / "a.jsonl", [
+        qa("q1", "a1"),
+        '{"instruction": "q2", "output": "lone surrogate \\ud800"}',  # valid JSON, not encodable as UTF-8
+        qa("q3", "a3"),
+    ])
+    result = _build(tmp_path, [_instruction_source("a")])
+    assert result.exit_code == 0, result.output
+    convert = _report(tmp_path)["sources"]["a"]["steps"]["convert"]
+    assert (convert["in"], convert["kept"], convert["dropped"]) == (3, 2, {"malformed:arrow_encoding": 1})
+
+
+# --- point 3: loud failures ------------------------------------------------------------------------
+
+
+def test_source_that_converted_nothing_fails_the_build_naming_file_reasons_and_an_example(tmp_path):
+    write_jsonl(tmp_path / "data" / "good.jsonl", [qa("q1", "a1")])
+    write_jsonl(tmp_path / "data" / "bad" / "part-0.jsonl", ["{broken", "{also broken " + "x" * 500, {"output": "o"}])
+    result = _build(tmp_path, [_instruction_source("good"),
+                               {**_instruction_source("bad"), "path": "data/bad"}])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "error: source bad: read 3 rows from data/bad but converted none (malformed:invalid_json=2, "
+        "malformed:missing_field:instruction=1); e.g. part-0.jsonl: {broken; fix the input or set "
+        "`allow_empty: true` on the source\n"
+    )
+    assert not (tmp_path / "out" / "report.json").exists()
+
+
+def test_allow_empty_turns_the_failure_into_a_warning(tmp_path, caplog):
+    write_jsonl(tmp_path / "data" / "good.jsonl", [qa("q1", "a1")])
+    write_jsonl(tmp_path / "data" / "bad.jsonl", ["{broken"])
+    recipe = write_recipe(tmp_path / "r.yaml", [_instruction_source("good"),
+                                                _instruction_source("bad", allow_empty=True)])
+    report = run_build(load_recipe(recipe), tmp_path / "out")
+    message = ("source bad: read 1 rows from data/bad.jsonl but converted none (malformed:invalid_json=1); "
+               "e.g. bad.jsonl: {broken")
+    assert report["sources"]["bad"]["warnings"] == [message]
+    assert report["sources"]["good"]["warnings"] == []
+    assert message in caplog.text
+    assert report["outputs"]["records"] == 1
+
+
+@pytest.mark.parametrize(("recipe_limit", "source_limit", "warned"), [(None, None, True), (0.5, None, False),
+                                                                      (0.5, 0.2, True)])
+def test_more_malformed_rows_than_max_malformed_warns_in_log_summary_and_report(tmp_path, recipe_limit,
+                                                                               source_limit, warned):
+    write_jsonl(tmp_path / "data" / "a.jsonl", [qa("q1", "a1"), qa("q2", "a2"), qa("q3", "a3"), "{broken"])
+    extra = {} if recipe_limit is None else {"max_malformed": recipe_limit}
+    source = _instruction_source("a", **({} if source_limit is None else {"max_malformed": source_limit}))
+    result = _build(tmp_path, [source], **extra)
+    assert result.exit_code == 0, result.output
+    limit = source_limit or recipe_limit or 0.1
+    message = (f"source a: 1 of 4 rows malformed (25.0%, over max_malformed {limit:.0%}): malformed:invalid_json=1; "
+               "e.g. a.jsonl: {broken")
+    report = _report(tmp_path)
+    assert report["sources"]["a"]["warnings"] == ([message] if warned else [])
+    assert (message in result.stderr) is warned  # the log
+    assert (f"warning: {message}" in " ".join(result.stdout.split())) is warned  # the summary
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert ("over max_malformed" in html) is warned
+
+
+@pytest.mark.parametrize(("name", "options", "message"), [
+    ("gutenberg", "{books: [1342, 98]}", "source gutenberg: option books must be a mapping (got a list)"),
+    ("airoboros", "{older_file: [a, b]}", "source airoboros: option older_file must be a string (got a list)"),
+    ("pippa", "{min_turns: {a: 1}}", "source pippa: option min_turns must be an integer (got a mapping)"),
+    ("pippa", "{keep_probability: yes}", "source pippa: option keep_probability must be a number (got a boolean)"),
+])
+def test_wrong_option_type_is_a_recipe_error(tmp_path, name, options, message):
+    (tmp_path / "r.yaml").write_text(f"name: x\nsources: [{{name: {name}, options: {options}}}]\n")
+    result = runner.invoke(app, ["build", str(tmp_path / "r.yaml"), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_int_option_accepted_where_a_float_is_the_default(tmp_path):
+    (tmp_path / "r.yaml").write_text("name: x\nsources: [{name: pippa, options: {keep_probability: 1}}]\n")
+    assert load_recipe(tmp_path / "r.yaml").sources[0].options == {"keep_probability": 1}
