@@ -126,3 +126,59 @@ def test_wrong_option_type_is_a_recipe_error(tmp_path, name, options, message):
 def test_int_option_accepted_where_a_float_is_the_default(tmp_path):
     (tmp_path / "r.yaml").write_text("name: x\nsources: [{name: pippa, options: {keep_probability: 1}}]\n")
     assert load_recipe(tmp_path / "r.yaml").sources[0].options == {"keep_probability": 1}
+
+
+# --- point 4: one build per out dir --------------------------------------------------------------
+
+
+HOLD_LOCK = """
+import sys, time
+from pathlib import Path
+from bagel.pipeline.lock import out_dir_lock
+with out_dir_lock(Path(sys.argv[1])):
+    print("held", flush=True)
+    time.sleep(60)
+"""
+
+
+def _recipe_with_one_source(tmp_path):
+    write_jsonl(tmp_path / "data" / "a.jsonl", [qa("q1", "a1")])
+    return write_recipe(tmp_path / "r.yaml", [_instruction_source("a")])
+
+
+def test_second_build_in_a_busy_out_dir_exits_2_naming_the_holder(tmp_path):
+    recipe = _recipe_with_one_source(tmp_path)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(tmp_path / "out")], stdout=subprocess.PIPE,
+                              env=env, text=True)
+    try:
+        assert holder.stdout.readline() == "held\n"
+        result = runner.invoke(app, ["-q", "build", str(recipe), "--out", str(tmp_path / "out")])
+    finally:
+        holder.kill()
+        holder.wait()
+    assert result.exit_code == 2
+    assert re.fullmatch(rf"error: out dir {re.escape(str(tmp_path / 'out'))} is in use by another build "
+                        rf"\(pid {holder.pid} on {re.escape(socket.gethostname())} since [0-9T:+-]+\); wait for it "
+                        r"or build into another --out\n", result.stderr), result.stderr
+    assert not (tmp_path / "out" / "report.json").exists()
+
+
+def test_stale_lock_of_a_killed_build_is_taken_over(tmp_path):
+    recipe = _recipe_with_one_source(tmp_path)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    (tmp_path / "out").mkdir()
+    lock = {"pid": dead.pid, "host": socket.gethostname(), "started": "2026-01-01T00:00:00+00:00"}
+    (tmp_path / "out" / ".bagel-build.lock").write_text(json.dumps(lock))
+    result = runner.invoke(app, ["-q", "build", str(recipe), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert f"stale lock of build pid {dead.pid}" in result.stderr
+    assert _report(tmp_path)["outputs"]["records"] == 1
+
+
+def test_sequential_builds_in_one_out_dir(tmp_path):
+    recipe = _recipe_with_one_source(tmp_path)
+    for _ in range(2):
+        result = runner.invoke(app, ["-q", "build", str(recipe), "--out", str(tmp_path / "out")])
+        assert result.exit_code == 0, result.output

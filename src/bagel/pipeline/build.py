@@ -24,6 +24,7 @@ from bagel.memory import use_returning_memory_pool
 from bagel.config import Recipe
 from bagel.errors import UserError
 from bagel.pipeline import cache
+from bagel.pipeline.lock import out_dir_lock
 from bagel.pipeline.steps import (
     StepResult,
     convert_step,
@@ -136,15 +137,16 @@ def run_build(recipe: Recipe, out_dir: Path, *, workers: int = 1, engine: str = 
     names = [src.name for _, src in recipe.enabled_sources()]
     if not names:
         raise UserError("the recipe enables no source")
-    if engine == "local":
-        executed = execute_local(recipe, names, out_dir / "cache", workers, memory_budget)
-    elif engine == "ray":
-        from bagel.pipeline.ray_engine import execute_ray
-
-        executed = execute_ray(recipe, names, out_dir / "cache", workers, memory_budget)
-    else:
+    if engine not in ("local", "ray"):
         raise UserError(f"unknown engine {engine!r} (local or ray)")
-    return assemble(recipe, out_dir, names, executed, started)
+    with out_dir_lock(out_dir):  # one build per out dir
+        if engine == "local":
+            executed = execute_local(recipe, names, out_dir / "cache", workers, memory_budget)
+        else:
+            from bagel.pipeline.ray_engine import execute_ray
+
+            executed = execute_ray(recipe, names, out_dir / "cache", workers, memory_budget)
+        return assemble(recipe, out_dir, names, executed, started)
 
 
 def _init_worker(quiet: bool) -> None:
