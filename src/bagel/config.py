@@ -72,6 +72,8 @@ class SourceConfig(StrictModel):
         changes = {
             "confidence": self.confidence if self.confidence is not None else base.confidence,
             "refusal": self.refusal or base.refusal,
+            # another scope than the one a row-checking converter implements is checked on the records
+            "refusal_stage": base.refusal_stage if self.refusal in (None, "none", base.refusal) else "records",
             "dedup": self.dedup or base.dedup,
             "sample": sample,
             "options": {**base.options, **self.options},

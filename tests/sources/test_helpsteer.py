@@ -54,5 +54,5 @@ def test_walk_ends_at_the_first_replacement():
 def test_declaration():
     source = registry()["helpsteer"]
     assert (source.hub_id, source.split, source.kind, source.confidence) == ("nvidia/HelpSteer", "train", "dpo", 2)
-    assert (source.dedup, source.refusal, source.sample) == ("check_add", "none", None)
+    assert (source.dedup, source.refusal, source.refusal_stage, source.sample) == ("check_add", "responses", "rows", None)
     assert source.options == {"min_responses": 2, "chosen_correctness": 4}

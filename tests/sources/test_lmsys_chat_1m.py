@@ -44,5 +44,6 @@ def test_gpt4_chats_become_sft_rows_or_pairs_against_the_largest_nnb_model():
 def test_declaration():
     source = registry()["lmsys_chat_1m"]
     assert (source.hub_id, source.hub_config, source.split) == ("lmsys/lmsys-chat-1m", None, "train")
-    assert (source.kind, source.confidence, source.dedup, source.refusal) == ("sft+dpo", 2, "check_add", "none")
+    assert (source.kind, source.confidence, source.dedup, source.refusal, source.refusal_stage) == (
+        "sft+dpo", 2, "check_add", "responses", "rows")
     assert source.sample is None and source.convert_rows is not None

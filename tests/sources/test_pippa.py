@@ -54,5 +54,5 @@ def test_declaration():
         ("pippa_sharegpt_trimmed.jsonl",),
         1,
     )
-    assert (source.dedup, source.refusal) == ("none", "none")
+    assert (source.dedup, source.refusal, source.refusal_stage) == ("none", "all_turns", "rows")
     assert source.options == {"min_turns": 3, "keep_probability": 0.5}

@@ -1,6 +1,9 @@
 """Step 1 of a build: read one source's rows and convert them to valid unified records.
 
-Reader -> converter -> validator -> refusal filter, streamed batch by batch. Every row
+Reader -> converter -> validator -> refusal filter, streamed batch by batch. The refusal filter
+checks the text of each record that the source's scope names; a source whose ``refusal_stage``
+is ``rows`` has its converter check the raw rows instead (``ctx.skip_if_refusal``). Either way
+a scope of ``none`` (or a recipe with the filter off) checks nothing. Every row
 that does not become a record is counted by reason: ``malformed:<why>`` (missing field,
 wrong type, invalid chat), a converter's own :class:`~bagel.sources.base.Skip` reason,
 or ``refusal:<pattern>``.
@@ -53,14 +56,15 @@ def convert_source(
     own drops through ``ctx.counts`` or by raising nothing and yielding fewer records.
     """
     counts = ctx.counts
-    if refusal is not None:
+    scope = source.refusal if refusal is not None else "none"
+    if scope != "none" and source.refusal_stage == "rows":  # the converter checks its raw rows
         ctx.refusal_matcher = refusal
+        scope = "none"
     rows = (row for batch in batches for row in _guarded(batch, ctx))
     if source.convert_rows is not None:
         produced = _safe_rows(source, rows, ctx)
     else:
         produced = ctx.each(rows, source.convert_row)
-    scope = source.refusal if refusal is not None else "none"
     batch: list[dict] = []
     for rec in produced:
         problem = record_problem(rec)

@@ -89,7 +89,7 @@ def source_spec(source: Source, cfg: SourceConfig) -> dict:
         "name": source.name,
         "confidence": source.confidence,
         "hub": [source.hub_id, source.hub_config, source.split, source.data_files],
-        "refusal": source.refusal,
+        "refusal": [source.refusal, source.refusal_stage],
         "options": source.options,
         "path": fingerprint(cfg.path) if cfg.path is not None else None,
         "shape": [cfg.shape, cfg.columns],

@@ -25,6 +25,7 @@ from bagel.records import item_uniform
 EXAMPLE_CHARS = 200  # characters of a malformed row kept as its reason's example
 DedupPolicy = Literal["check_add", "add", "none"]
 RefusalScope = Literal["none", "responses", "all_turns", "chosen"]
+RefusalStage = Literal["records", "rows"]
 
 
 class Skip(Exception):
@@ -90,6 +91,9 @@ class Source:
     convert_rows: Callable[[Iterable[dict], ConvertContext], Iterator[dict]] | None = None
     dedup: DedupPolicy = "check_add"
     refusal: RefusalScope = "none"
+    # where the refusal scope is checked: on each converted record (by the framework), or on the raw rows by the
+    # converter (``ctx.skip_if_refusal``, before it groups or rewrites them), for sources whose rules say so
+    refusal_stage: RefusalStage = "records"
     sample: Sample | None = None
     options: dict = field(default_factory=dict)  # source-specific defaults, overridable in the recipe
 
@@ -125,7 +129,10 @@ class ConvertContext:
         return self.refusal_matcher(text)
 
     def skip_if_refusal(self, text: str) -> None:
-        """Raise :class:`Skip` (``refusal:<pattern>``) when ``text`` looks like a refusal."""
+        """Raise :class:`Skip` (``refusal:<pattern>``) when ``text`` looks like a refusal.
+
+        For converters of ``refusal_stage="rows"`` sources; a no-op unless the build filters refusals
+        and the source's scope is not ``none`` (the convert step sets the matcher only then)."""
         pattern = self.refusal(text)
         if pattern is not None:
             raise Skip(f"refusal:{pattern}")

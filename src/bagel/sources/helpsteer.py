@@ -39,7 +39,7 @@ def select_pair(responses: list[dict], correctness: int) -> tuple[str, str]:
 def convert(rows: Iterable[dict], ctx: ConvertContext) -> Iterator[dict]:
     """One dpo pair per prompt with at least ``options["min_responses"]`` refusal-free responses.
 
-    Refused responses are dropped first (counted per row); the rest are grouped by prompt
+    Refused responses are dropped first (counted per row; when the source's refusal scope is on); the rest are grouped by prompt
     in first-seen order. score = the sum of the five ratings. Drops are then counted per
     prompt: ``too_few_responses``, ``no_chosen``, ``no_rejected``, ``chosen_equals_rejected``.
     """
@@ -77,4 +77,6 @@ SOURCE = Source(
     split="train",
     convert_rows=convert,
     options={"min_responses": 2, "chosen_correctness": 4},
+    refusal="responses",  # each response, before grouping: a refused one is neither chosen nor rejected
+    refusal_stage="rows",
 )

@@ -80,4 +80,6 @@ SOURCE = Source(
     split="train",
     convert_rows=convert,
     options={"chosen_model": "gpt-4", "size_pattern": r"-([0-9]{2})b"},
+    refusal="responses",  # the assistant turns of each GPT-4 chat, before duplicates of its prompt are dropped
+    refusal_stage="rows",
 )

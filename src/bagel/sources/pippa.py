@@ -8,7 +8,7 @@ def convert(row: dict, ctx: ConvertContext) -> dict:
     """The chat, with a system prompt followed by a gpt greeting folded into "First message: <greeting>".
 
     Drops chats with fewer than ``options["min_turns"]`` turns, a refusal in any turn
-    (checked before folding), or a first turn from gpt; keeps each remaining chat with
+    (checked before folding, when the source's refusal scope is on), or a first turn from gpt; keeps each remaining chat with
     probability ``options["keep_probability"]`` (keyed by the row id). The id is the row's own.
     """
     turns = list(row["conversations"])
@@ -38,5 +38,7 @@ SOURCE = Source(
     data_files=("pippa_sharegpt_trimmed.jsonl",),
     convert_row=convert,
     dedup="none",
+    refusal="all_turns",  # of the raw chat, before folding (the system prompt it replaces is checked too)
+    refusal_stage="rows",
     options={"min_turns": 3, "keep_probability": 0.5},
 )
