@@ -24,6 +24,9 @@ from bagel.sources.base import Sample, Source
 from bagel.sources.generic import Shape, make_source
 
 
+PATH_KEYS = frozenset({"path", "tokenizer", "model", "static_model", "cache_dir"})  # recipe keys that name files
+
+
 class StrictModel(BaseModel):
     """Base of every config model: unknown keys are errors."""
 
@@ -143,6 +146,22 @@ class Recipe(StrictModel):
         if self._base_dir is None:
             return path.name
         return Path(os.path.relpath(path, self._base_dir)).as_posix()
+
+    def portable_dump(self) -> dict:
+        """The recipe as JSON data with every local path relative to the recipe's folder (for reports and
+        cards, which leave the machine): values of ``path``, ``*_path``, ``tokenizer``, ``model``,
+        ``static_model`` and ``cache_dir`` keys that are absolute paths."""
+
+        def walk(value, key: str = ""):
+            if isinstance(value, dict):
+                return {k: walk(v, k) for k, v in value.items()}
+            if isinstance(value, list):
+                return [walk(v, key) for v in value]
+            if isinstance(value, str) and (key in PATH_KEYS or key.endswith("_path")) and os.path.isabs(value):
+                return self.display_path(value)
+            return value
+
+        return walk(self.model_dump(mode="json"))
 
     @model_validator(mode="after")
     def _unique_names(self):

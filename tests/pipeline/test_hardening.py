@@ -9,8 +9,11 @@ import re
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+from tokenizers import Tokenizer, models, pre_tokenizers
+from transformers import PreTrainedTokenizerFast
 from typer.testing import CliRunner
 
 from bagel.cli import app
@@ -182,3 +185,35 @@ def test_sequential_builds_in_one_out_dir(tmp_path):
     for _ in range(2):
         result = runner.invoke(app, ["-q", "build", str(recipe), "--out", str(tmp_path / "out")])
         assert result.exit_code == 0, result.output
+
+
+# --- point 6: no local path leaves the machine ----------------------------------------------------
+
+
+def test_no_absolute_local_path_in_report_page_or_card(tmp_path):
+    recipe_dir, elsewhere = tmp_path / "recipes", tmp_path / "elsewhere"
+    write_jsonl(recipe_dir / "data" / "a.jsonl", [qa("q1", "a1"), "{broken"])
+    write_jsonl(elsewhere / "b.jsonl", [qa("q2", "a2")])
+    (elsewhere / "bench.jsonl").write_text(json.dumps({"question": "What is the capital of Peru?"}) + "\n")
+    tokenizer = Tokenizer(models.WordLevel({"[UNK]": 0}, unk_token="[UNK]"))
+    tokenizer.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    PreTrainedTokenizerFast(tokenizer_object=tokenizer, unk_token="[UNK]").save_pretrained(elsewhere / "tok")
+    recipe = write_recipe(recipe_dir / "r.yaml", [
+        _instruction_source("a"),
+        {"name": "b", "shape": "instruction", "path": str(elsewhere / "b.jsonl"), "confidence": 1},
+    ], decontamination={"preset": "ngram", "cache_dir": str(tmp_path / "decontam-cache"),
+                        "benchmarks": [{"name": "mine", "path": str(elsewhere / "bench.jsonl"),
+                                        "fields": ["question"]}]},
+        format={"mode": "random", "formats": ["alpaca"], "tokenizer": str(elsewhere / "tok")})
+    result = runner.invoke(app, ["-q", "build", str(recipe), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    report = _report(tmp_path)
+    assert [s["path"] for s in report["recipe_config"]["sources"]] == ["data/a.jsonl", "../elsewhere/b.jsonl"]
+    assert report["recipe_config"]["decontamination"]["benchmarks"][0]["path"] == "../elsewhere/bench.jsonl"
+    assert report["recipe_config"]["decontamination"]["cache_dir"] == "../decontam-cache"
+    assert "tokenizer ../elsewhere/tok, no special tokens added" in (tmp_path / "out" / "report.html").read_text()
+    local = {str(tmp_path), str(tmp_path.resolve()), str(Path.home()), os.getcwd()}
+    for name in ("report.json", "report.html", "README.md"):
+        text = (tmp_path / "out" / name).read_text()
+        text = text + json.dumps(text)  # escaped forms too
+        assert not [path for path in local if path in text], name

@@ -228,7 +228,7 @@ def assemble(recipe: Recipe, out_dir: Path, names: list[str], executed: tuple, s
         per_source[name]["warnings"] = per_source[name]["steps"]["convert"].pop("warnings", [])
     report = make_report(recipe, per_source, outputs, removals, timings, time.perf_counter() - started)
     cache.atomic_write_json(out_dir / "report.json", report)
-    _write_views(out_dir)
+    _write_views(out_dir, recipe.format.tokenizer)
     return report
 
 
@@ -260,7 +260,7 @@ def make_report(recipe: Recipe, per_source: dict, outputs: dict, removals: list[
     bos, eos = resolve_special_tokens(recipe.format)
     return {
         "recipe": recipe.name,
-        "recipe_config": recipe.model_dump(mode="json"),
+        "recipe_config": recipe.portable_dump(),  # no local path leaves the machine
         "seed": recipe.seed,
         "bagel_version": __version__,
         "code_version": cache.code_version(),
@@ -278,8 +278,8 @@ def make_report(recipe: Recipe, per_source: dict, outputs: dict, removals: list[
     }
 
 
-def _write_views(out_dir: Path) -> None:
+def _write_views(out_dir: Path, tokenizer_path: str | None) -> None:
     """report.html and the dataset card README.md, from the files just written."""
     from bagel.report import write_views
 
-    write_views(out_dir)
+    write_views(out_dir, tokenizer_path)

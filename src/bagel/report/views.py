@@ -43,17 +43,21 @@ def read_tables(out_dir: Path, sources: list[str], tokenizer=None) -> dict[str, 
     return tables
 
 
-def write_views(out_dir: Path) -> None:
-    """Write report.html and the dataset card README.md from the build outputs in ``out_dir``."""
+def write_views(out_dir: Path, tokenizer_path: str | None = None) -> None:
+    """Write report.html and the dataset card README.md from the build outputs in ``out_dir``.
+
+    The tokenizer of the token lengths is loaded from ``tokenizer_path`` (the build passes the recipe's),
+    else from the path the report names (relative to the recipe: absolute paths do not leave the machine).
+    """
     out_dir = Path(out_dir)
     missing = [name for name in OUTPUTS if not (out_dir / name).is_file()]
     if missing:
         raise UserError(f"{out_dir} is not a build output dir: missing {', '.join(missing)}")
     report = json.loads((out_dir / "report.json").read_text(encoding="utf-8"))
-    tokenizer_path = report["recipe_config"].get("format", {}).get("tokenizer")
-    tokenizer = _tokenizer(tokenizer_path)
+    shown_path = report["recipe_config"].get("format", {}).get("tokenizer")
+    tokenizer = _tokenizer(tokenizer_path or shown_path)
     tables = read_tables(out_dir, sorted(report["sources"]), tokenizer)
-    note = (f"tokenizer {tokenizer_path}, no special tokens added, on a sample of up to {TOKEN_SAMPLE} rows per "
+    note = (f"tokenizer {shown_path}, no special tokens added, on a sample of up to {TOKEN_SAMPLE} rows per "
             "source and per format (smallest ids)") if tokenizer is not None else None
     atomic_write_bytes(out_dir / "report.html", render_html(report, tables, note).encode("utf-8"))
     atomic_write_bytes(out_dir / "README.md", render_card(report).encode("utf-8"))
