@@ -64,6 +64,7 @@ def test_priority_dedup_tiebreak_and_counts(recipe_path, tmp_path, monkeypatch, 
     assert sources["alpha"]["steps"]["convert"] == {
         "in": 5, "kept": 2, "cached": False, "seconds": sources["alpha"]["steps"]["convert"]["seconds"],
         "dropped": {"malformed:missing_field:output": 1, "refusal:language model": 1, "refusal:please note that": 1},
+        "examples": {"malformed:missing_field:output": {"file": "alpha.jsonl", "row": '{"instruction": "q7"}'}},
     }
     assert sources["beta"]["steps"]["dedup"]["dropped"] == {"duplicate": 1}  # q1 kept from alpha (name tie-break)
     assert sources["gamma"]["steps"]["dedup"]["dropped"] == {"duplicate": 2}  # q2 (alpha) and the second q5

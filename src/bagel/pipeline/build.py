@@ -24,6 +24,7 @@ from bagel.memory import use_returning_memory_pool
 from bagel.config import Recipe
 from bagel.errors import UserError
 from bagel.pipeline import cache
+from bagel.pipeline.checks import raise_failures
 from bagel.pipeline.lock import out_dir_lock
 from bagel.pipeline.steps import (
     StepResult,
@@ -165,6 +166,7 @@ def execute_local(recipe: Recipe, names: list[str], root: Path, workers: int, me
     try:
         t = time.perf_counter()
         prepared = _map(pool, prepare_task, [(recipe, n, root) for n in names])
+        raise_failures([converted for converted, _ in prepared])
         timings["convert+sample"] = time.perf_counter() - t
 
         t = time.perf_counter()
@@ -226,6 +228,7 @@ def assemble(recipe: Recipe, out_dir: Path, names: list[str], executed: tuple, s
             for k in ("removals", "sft", "dpo"):
                 step.pop(k, None)
         per_source[name]["warnings"] = per_source[name]["steps"]["convert"].pop("warnings", [])
+        per_source[name]["steps"]["convert"].pop("error", None)
     report = make_report(recipe, per_source, outputs, removals, timings, time.perf_counter() - started)
     cache.atomic_write_json(out_dir / "report.json", report)
     _write_views(out_dir, recipe.format.tokenizer)

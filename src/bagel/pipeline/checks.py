@@ -36,27 +36,35 @@ def _example(examples: dict, malformed: dict) -> str:
 
 
 def check_converted(recipe: Recipe, cfg: SourceConfig, source: Source, rows_in: int, kept: int, dropped: dict,
-                    examples: dict) -> list[str]:
-    """The warnings about one source's convert step (logged here); raises :class:`UserError` when the
-    source converted nothing because its rows were malformed and the source does not ``allow_empty``."""
+                    examples: dict) -> tuple[str | None, list[str]]:
+    """``(error, warnings)`` of one source's convert step (warnings logged here). The error, when the
+    source converted nothing because its rows were malformed and it does not ``allow_empty``, is raised
+    by :func:`raise_failures` in the process that drives the build (whatever engine ran the step)."""
     malformed = _malformed(dropped)
     bad = sum(malformed.values())
     if not bad:
-        return []
+        return None, []
     where = recipe.display_path(cfg.path) if cfg.path is not None else (source.hub_id or source.name)
     example = _example(examples, malformed)
     if kept == 0 and bad >= sum(dropped.values()) - bad:
         message = f"source {source.name}: read {rows_in:,} rows from {where} but converted none ({_top(malformed)})"
         if not cfg.allow_empty:
-            raise UserError(f"{message}{example}; fix the input or set `allow_empty: true` on the source")
+            return f"{message}{example}; fix the input or set `allow_empty: true` on the source", []
         warnings = [message + example]
     else:
         limit = cfg.max_malformed if cfg.max_malformed is not None else recipe.max_malformed
         total = max(rows_in, kept + sum(dropped.values()))
         if bad / total <= limit:
-            return []
+            return None, []
         warnings = [f"source {source.name}: {bad:,} of {total:,} rows malformed ({bad / total:.1%}, over "
                     f"max_malformed {limit:.0%}): {_top(malformed)}{example}"]
     for warning in warnings:
         logger.warning(warning)
-    return warnings
+    return None, warnings
+
+
+def raise_failures(converted: list) -> None:
+    """Stop the build (:class:`UserError`) at the first convert step that failed its check."""
+    for result in converted:
+        if result.extra.get("error"):
+            raise UserError(result.extra["error"])

@@ -32,6 +32,7 @@ import pyarrow.parquet as pq
 from bagel import log
 from bagel.config import Recipe
 from bagel.pipeline import build, steps
+from bagel.pipeline.checks import raise_failures
 from bagel.records import RECORD_SCHEMA
 
 PATH = "path"  # the column read_parquet(include_paths=True) adds
@@ -193,6 +194,7 @@ def execute_ray(recipe: Recipe, names: list[str], root: Path, workers: int, memo
     sources = [src for _, src in recipe.enabled_sources()]
     t = time.perf_counter()
     prepared = _per_source(ray, names, lambda i: build.prepare_task(recipe, names[i], root))
+    raise_failures([converted for converted, _ in prepared])
     timings["convert+sample"] = time.perf_counter() - t
     t = time.perf_counter()
     deduped = _dedup(ray, recipe, [(s, sampled) for s, (_, sampled) in zip(sources, prepared)], root)

@@ -120,10 +120,10 @@ def _table(records: list[dict], ctx: ConvertContext) -> pa.Table:
 
 def convert_step(recipe: Recipe, cfg: SourceConfig, source: Source, root: Path) -> StepResult:
     """Read + convert + validate + refusal-filter one source into ``cache/convert``, then check the counts
-    (:func:`~bagel.pipeline.checks.check_converted`: may fail the build; its warnings go in ``extra``)."""
+    (:func:`~bagel.pipeline.checks.check_converted`: its error and warnings go in ``extra``)."""
     result = _convert(recipe, cfg, source, root)
-    result.extra["warnings"] = check_converted(recipe, cfg, source, result.rows_in, result.kept, result.dropped,
-                                               result.extra.get("examples", {}))
+    result.extra["error"], result.extra["warnings"] = check_converted(
+        recipe, cfg, source, result.rows_in, result.kept, result.dropped, result.extra.get("examples", {}))
     return result
 
 
