@@ -96,3 +96,10 @@ def test_one_line_json_objects_stay_json_lines(tmp_path):
 def test_empty_file_has_no_rows(tmp_path, suffix):
     (tmp_path / f"e{suffix}").write_text("\n")
     assert rows_of(tmp_path / f"e{suffix}") == []
+
+
+def test_json_array_with_nan_python_wrote_reads_every_row(tmp_path):
+    (tmp_path / "nan.json").write_text(json.dumps([{"a": 1}, {"a": float("nan")}, {"a": 3}]))
+    rows = rows_of(tmp_path / "nan.json")
+    assert [r["a"] for r in rows][::2] == [1, 3]
+    assert rows[1]["a"] != rows[1]["a"]  # NaN

@@ -138,25 +138,46 @@ class _Utf8Bytes:
         return text.encode("utf-8")
 
 
+def _array_item(item, undecodable: bool) -> dict:
+    if not isinstance(item, dict):
+        return _malformed("row_not_object", json.dumps(item, ensure_ascii=False))
+    if undecodable and UNDECODABLE in (text := json.dumps(item, ensure_ascii=False)):
+        return _malformed("encoding", text)
+    return item
+
+
 def _json_array(path: Path) -> Iterator[dict]:
-    """The items of a JSON array file, streamed with ``ijson``; a broken tail ends the file as one marker row."""
+    """The items of a JSON array file, streamed with ``ijson``.
+
+    ``ijson`` is strict JSON: at a token it rejects, the file is parsed whole with ``json`` (which
+    also takes the ``NaN`` / ``Infinity`` that Python's ``json.dump`` writes) and the rest of its
+    items follow; when that fails too, the items before the error are kept and the broken tail is
+    one marker row.
+    """
     import ijson
 
+    done = 0
     with _open_text(path) as handle:
         stream = _Utf8Bytes(handle)
         try:
             for item in ijson.items(stream, "item", use_float=True):
-                text = json.dumps(item, ensure_ascii=False)
-                if not isinstance(item, dict):
-                    yield _malformed("row_not_object", text)
-                elif stream.undecodable and UNDECODABLE in text:
-                    yield _malformed("encoding", text)
-                else:
-                    yield item
+                yield _array_item(item, stream.undecodable)
+                done += 1
+            return
         except ijson.JSONError as err:
-            logger.warning("%s: invalid JSON, the rest of the file is not read (%s)", path.name,
-                           str(err).splitlines()[0])
-            yield _malformed("invalid_json", str(err))
+            error = str(err).splitlines()[0]
+        handle.seek(0)
+        try:
+            items = json.loads(handle.read())
+        except json.JSONDecodeError:
+            items = None
+    if not isinstance(items, list):
+        logger.warning("%s: invalid JSON after item %d, the rest of the file is not read (%s)", path.name, done,
+                       error)
+        yield _malformed("invalid_json", error)
+        return
+    for item in items[done:]:
+        yield _array_item(item, True)
 
 
 def _json_object_or_lines(path: Path) -> Iterator[dict]:
