@@ -71,7 +71,7 @@ def test_source_that_converted_nothing_fails_the_build_naming_file_reasons_and_a
                                {**_instruction_source("bad"), "path": "data/bad"}])
     assert result.exit_code == 2
     assert result.stderr == (
-        "error: source bad: read 3 rows from data/bad but converted none (malformed:invalid_json=2, "
+        f"error: source bad: read 3 rows from {tmp_path / 'data' / 'bad'} but converted none (malformed:invalid_json=2, "
         "malformed:missing_field:instruction=1); e.g. part-0.jsonl: {broken; fix the input or set "
         "`allow_empty: true` on the source\n"
     )

@@ -47,10 +47,11 @@ def check_converted(recipe: Recipe, cfg: SourceConfig, source: Source, rows_in: 
     where = recipe.display_path(cfg.path) if cfg.path is not None else (source.hub_id or source.name)
     example = _example(examples, malformed)
     if kept == 0 and bad >= sum(dropped.values()) - bad:
-        message = f"source {source.name}: read {rows_in:,} rows from {where} but converted none ({_top(malformed)})"
-        if not cfg.allow_empty:
-            return f"{message}{example}; fix the input or set `allow_empty: true` on the source", []
-        warnings = [message + example]
+        message = f"source {source.name}: read {rows_in:,} rows from {{}} but converted none ({_top(malformed)})"
+        if not cfg.allow_empty:  # an error stays on this machine: the full path; a warning goes in the report
+            return (message.format(cfg.path or where) + example
+                    + "; fix the input or set `allow_empty: true` on the source"), []
+        warnings = [message.format(where) + example]
     else:
         limit = cfg.max_malformed if cfg.max_malformed is not None else recipe.max_malformed
         total = max(rows_in, kept + sum(dropped.values()))
