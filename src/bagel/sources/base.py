@@ -21,6 +21,7 @@ from functools import cached_property
 from typing import Any, Literal
 
 from bagel.records import item_uniform
+from bagel.sources.io import FILE, RAW, UNDECODABLE
 
 EXAMPLE_CHARS = 200  # characters of a malformed row kept as its reason's example
 DedupPolicy = Literal["check_add", "add", "none"]
@@ -47,8 +48,6 @@ def malformed_reason(err: Exception) -> str:
 
 def example_text(row) -> str:
     """A row as a short one-line example (its raw text when the reader kept it), for drop reports."""
-    from bagel.sources.io import FILE, RAW, UNDECODABLE
-
     if isinstance(row, dict) and RAW in row:
         text = str(row[RAW])
     elif isinstance(row, dict):
