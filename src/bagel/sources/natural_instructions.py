@@ -24,7 +24,7 @@ from bagel.sources.io import FILE
 from bagel.sources.shapes import instruction_output
 
 
-def convert(row: dict, ctx: ConvertContext) -> dict:
+def convert_hub_row(row: dict, ctx: ConvertContext) -> dict:
     """definition + "\\n" + inputs, answered by targets; the task name is the sampling stratum."""
     rec = instruction_output(row["inputs"], row["targets"], prefix=row["definition"] + "\n")
     rec[STRATUM] = str(row["task_name"])
@@ -42,14 +42,14 @@ def task_rows(task: dict) -> list[dict]:
 def convert_instance(row: dict, ctx: ConvertContext) -> dict:
     """One instance of a task file: its input, answered by its first output."""
     instance = row["instance"]
-    return convert({**row, "inputs": instance["input"], "targets": instance["output"][0]}, ctx)
+    return convert_hub_row({**row, "inputs": instance["input"], "targets": instance["output"][0]}, ctx)
 
 
-def convert_any(row: dict, ctx: ConvertContext) -> dict | list[dict]:
+def convert(row: dict, ctx: ConvertContext) -> dict | list[dict]:
     """A hub row (one record), or a whole task file (one record per instance, each counted alone)."""
     if "Instances" in row:
         return list(ctx.each(task_rows(row), convert_instance))
-    return convert(row, ctx)
+    return convert_hub_row(row, ctx)
 
 
 SOURCE = Source(
@@ -62,6 +62,6 @@ SOURCE = Source(
     license="Apache-2.0",
     hub_id="Muennighoff/natural-instructions",
     split="train",
-    convert_row=convert_any,
+    convert_row=convert,
     sample=Sample(50_000, stratify="proportional"),
 )
