@@ -30,6 +30,7 @@ def test_ray_engine_equals_local_on_the_demo(tmp_path):
     local = run_build(load_recipe(path), tmp_path / "local")
     try:
         remote = run_build(load_recipe(path), tmp_path / "ray", engine="ray", workers=2)
+        assert {node["NodeManagerAddress"] for node in ray.nodes()} == {"127.0.0.2"}  # loopback only
     finally:
         ray.shutdown()
     assert remote["outputs"] == local["outputs"]
