@@ -46,10 +46,12 @@ def _start(workers: int):
 
     if not ray.is_initialized():
         address = os.environ.get("RAY_ADDRESS")
-        # A local Ray (no RAY_ADDRESS) listens on a loopback address only; Ray rewrites 127.0.0.1 to the
-        # machine's interface address, so another address of the loopback range is used.
-        local = {} if address else {"num_cpus": workers, "_node_ip_address": LOCAL_NODE_IP}
-        ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False, **local)
+        # Without RAY_ADDRESS the build starts a Ray of its own ("local": never whatever cluster a past
+        # `ray start` left recorded in /tmp/ray) that listens on a loopback address only; Ray rewrites
+        # 127.0.0.1 to the machine's interface address, so another address of the loopback range is used.
+        local = {} if address else {"address": "local", "num_cpus": workers, "_node_ip_address": LOCAL_NODE_IP}
+        ray.init(**({"address": address} | local), include_dashboard=False, log_to_driver=False,
+                 configure_logging=False)
     context = ray.data.DataContext.get_current()
     context.execution_options.preserve_order = True
     context.enable_progress_bars = not log.is_quiet()
