@@ -52,6 +52,8 @@ def print_sources() -> None:
         hub = source.hub_id or "-"
         if source.hub_config:
             hub += f" ({source.hub_config})"
+        if source.revision:
+            hub += f" @{source.revision}"
         sample = str(source.sample.n) if source.sample else "-"
         table.add_row(source.name, source.kind, str(source.confidence), hub, sample, source.license)
     Console(width=160).print(table)
