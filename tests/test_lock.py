@@ -12,6 +12,7 @@ from bagel.cli import app
 from bagel.config import load_recipe
 from bagel.lock import apply_lock, lock_path, read_lock, unpinned
 from tests.fakehub import FIXTURES, FakeHub, fake_sha
+from tests.pipeline.helpers import write_recipe
 
 runner = CliRunner()
 PARQUET = "refs/convert/parquet"
@@ -20,13 +21,8 @@ PARQUET = "refs/convert/parquet"
 @pytest.fixture
 def recipe(tmp_path):
     """Two hub sources (one on the parquet conversion) and one local file."""
-    path = tmp_path / "mix.yaml"
-    path.write_text(yaml.safe_dump({
-        "name": "mix", "seed": 1, "decontamination": {"enabled": False},
-        "sources": [{"name": "piqa"}, {"name": "ai2_arc"},
-                    {"name": "spider", "path": str(FIXTURES / "spider.parquet")}],
-    }))
-    return path
+    return write_recipe(tmp_path / "mix.yaml", [{"name": "piqa"}, {"name": "ai2_arc"},
+                                                 {"name": "spider", "path": str(FIXTURES / "spider.parquet")}])
 
 
 def served(monkeypatch, salt: str = "") -> FakeHub:
@@ -128,9 +124,7 @@ def test_unpinned_sources_warn_once_each(monkeypatch, recipe, tmp_path):
 
 def test_a_commit_revision_in_the_recipe_pins_by_hand(monkeypatch, tmp_path):
     commit = fake_sha("ybisk/piqa", "by-hand")
-    path = tmp_path / "r.yaml"
-    path.write_text(yaml.safe_dump({"name": "r", "decontamination": {"enabled": False},
-                                    "sources": [{"name": "piqa", "revision": commit}]}))
+    path = write_recipe(tmp_path / "r.yaml", [{"name": "piqa", "revision": commit}])
     hub = served(monkeypatch)
     assert build(path, tmp_path / "out", "--frozen").exit_code == 0
     assert hub.requests() == [("ybisk/piqa", commit, "default", "train", None)]

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-import yaml
 from typer.testing import CliRunner
 
 from bagel.cli import app
 from tests.fakehub import CAUSE, ERRORS, FIXTURES, FakeHub
+from tests.pipeline.helpers import write_recipe
 
 runner = CliRunner()
 LMSYS = "lmsys/lmsys-chat-1m"
@@ -17,13 +17,8 @@ LMSYS = "lmsys/lmsys-chat-1m"
 
 @pytest.fixture
 def recipe(tmp_path):
-    path = tmp_path / "r.yaml"
-    path.write_text(yaml.safe_dump({
-        "name": "r", "decontamination": {"enabled": False},
-        "sources": [{"name": "lmsys_chat_1m"}, {"name": "piqa"},
-                    {"name": "spider", "path": str(FIXTURES / "spider.parquet")}],
-    }))
-    return path
+    return write_recipe(tmp_path / "r.yaml", [{"name": "lmsys_chat_1m"}, {"name": "piqa"},
+                                              {"name": "spider", "path": str(FIXTURES / "spider.parquet")}])
 
 
 def hub(monkeypatch, kind: str) -> FakeHub:
