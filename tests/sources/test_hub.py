@@ -142,3 +142,18 @@ def test_unavailable_pickles_with_its_source():
     err = unavailable("a/b", None, ERRORS["gated"]("a/b")).for_source("x")
     again = pickle.loads(pickle.dumps(err))
     assert (str(again), again.source, again.cause) == (str(err), "x", "gated")
+
+
+def test_a_connection_lost_while_streaming_is_unreachable(monkeypatch):
+    import datasets
+    import httpx
+
+    def rows():
+        yield {"goal": "g", "sol1": "a", "sol2": "b", "label": 0}
+        raise httpx.ReadTimeout("The read operation timed out")
+
+    monkeypatch.setattr(datasets, "load_dataset", lambda *args, **kwargs: rows())
+    with pytest.raises(HubUnavailable) as caught:
+        read_everything(registry()["piqa"])
+    assert (caught.value.hub_id, caught.value.cause) == ("ybisk/piqa", "unreachable")
+    assert "ReadTimeout: The read operation timed out" in str(caught.value)

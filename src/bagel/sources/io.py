@@ -137,11 +137,14 @@ def read_hub(
         kwargs["data_files"] = list(data_files)
     try:
         loaded = datasets.load_dataset(hub_id, config, split=split, **kwargs)
-        splits = loaded.items() if split is None else [(split, loaded)]
+    except Exception as err:  # the hub client raises many types; all mean "could not load"
+        raise unavailable(hub_id, revision, err) from None
+    splits = loaded.items() if split is None else [(split, loaded)]
+    try:  # streaming: files are fetched while iterating
         for name, dataset in splits:
             rows = dataset if split is not None else ({**row, SPLIT: name} for row in dataset)
             yield from batched(rows, batch_size)
-    except (OSError, ValueError, RuntimeError, httpx.HTTPError) as err:  # what the hub client and datasets raise
+    except (OSError, ValueError, RuntimeError, httpx.HTTPError, datasets.exceptions.DatasetsError) as err:
         raise unavailable(hub_id, revision, err) from None
 
 
