@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
 
 from bagel.records import item_uniform
+from bagel.sources.hub import HubRead
 from bagel.sources.io import FILE, RAW, UNDECODABLE
 
 EXAMPLE_CHARS = 200  # characters of a malformed row kept as its reason's example
@@ -95,6 +96,9 @@ class Source:
     refusal_stage: RefusalStage = "records"
     sample: Sample | None = None
     options: dict = field(default_factory=dict)  # source-specific defaults, overridable in the recipe
+    revision: str | None = None  # hub ref to load: None = default branch; refs/convert/parquet; or a commit sha
+    hub_reads: Callable[[Source, bool], list[HubRead]] | None = None  # (source, local) -> its hub reads, if not one
+    pins: Mapping[str, str] = field(default_factory=dict)  # "hub_id@ref" -> commit sha, from the lock file
 
     def __post_init__(self):
         if (self.convert_row is None) == (self.convert_rows is None):
@@ -110,6 +114,7 @@ class ConvertContext:
     options: dict = field(default_factory=dict)
     counts: Counter = field(default_factory=Counter)
     refusal_matcher: Callable[[str], str | None] = lambda text: None
+    pins: Mapping[str, str] = field(default_factory=dict)  # the source's hub pins, for reads inside a converter
     examples: dict = field(default_factory=dict)  # malformed reason -> {"file", "row"} of its first row
     file: str | None = None  # the file of the rows being read (local files), for the examples
 
