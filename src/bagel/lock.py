@@ -21,7 +21,7 @@ import yaml
 from bagel.config import Recipe
 from bagel.errors import UserError
 from bagel.log import logger
-from bagel.pipeline.cache import atomic_write_bytes
+from bagel.atomic import atomic_write_bytes
 from bagel.sources.hub import HubRead, HubUnavailable, hub_reads, is_commit, pin_key, pinned_revision, resolve_commit
 
 LOCK_VERSION = 1

@@ -40,6 +40,7 @@ RECORD_SCHEMA = pa.schema(
     ]
 )
 RECORD_FIELDS = tuple(RECORD_SCHEMA.names)
+STRATUM = "_stratum"  # optional key a converter sets for stratified sampling (kept until the sample step)
 
 
 def make_id(key_text: str) -> str:

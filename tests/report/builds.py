@@ -114,7 +114,7 @@ def write_build(out: Path, with_dpo: bool = True, tokenizer: str | None = None) 
         "recipe": "tiny", "seed": 42, "bagel_version": "0.1.0", "code_version": "abc123",
         "recipe_config": {"name": "tiny", "seed": 42, "sources": [{"name": n} for n in parts], "format": fmt},
         "format": {k: v for k, v in fmt.items() if k != "tokenizer"},
-        "sources": sources, "steps": totals,
+        "sources": sources, "step_order": list(STEPS), "steps": totals,
         "outputs": {"records": len(recs), "sft": len(sft), "dpo": len(dpo)},
         "decontamination": {"removed": 1, "by_source": {"alpha": {"gsm8k": 1}}, "top": [REMOVAL]},
         "timings": {"convert+sample": 1.5, "dedup": 0.25, "trim+decontam": 2.0, "render": 0.75, "write": 0.1,

@@ -1,7 +1,7 @@
 from pathlib import Path
 
-from bagel.pipeline.convert import STRATUM, convert_file
-from bagel.records import make_id, record
+from bagel.pipeline.convert import convert_file
+from bagel.records import STRATUM, make_id, record
 from bagel.sources import Sample, registry
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "sources" / "belebele.jsonl"

@@ -1,7 +1,7 @@
 from pathlib import Path
 
-from bagel.pipeline.convert import STRATUM, convert_file
-from bagel.records import single_turn
+from bagel.pipeline.convert import convert_file
+from bagel.records import STRATUM, single_turn
 from bagel.sources import Sample, registry
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "sources" / "mathinstruct.json"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
@@ -26,80 +26,13 @@ from bagel.errors import UserError
 from bagel.pipeline import cache
 from bagel.pipeline.checks import raise_failures
 from bagel.pipeline.lock import out_dir_lock
-from bagel.pipeline.steps import (
-    StepResult,
-    convert_step,
-    decontam_step,
-    dedup_step,
-    id_batches,
-    render_step,
-    sample_step,
-    trim_step,
-)
+from bagel.pipeline.steps import StepResult, dedup_step
+from bagel.pipeline.tasks import decontaminator, finish_task, prepare_task, render_task, slice_ids
 from bagel.records import RECORD_SCHEMA
 from bagel.sources.base import Source
 from bagel.sources.hub import HubUnavailable, exception_chain, hub_reads
 
 STEPS = ("convert", "sample", "dedup", "trim", "decontam", "render")
-_PROCESS_CACHE: dict = {}
-
-
-def _once(name: str, build: Callable):
-    """A per-process singleton (a decontaminator or renderer is built once per worker)."""
-    if name not in _PROCESS_CACHE:
-        _PROCESS_CACHE[name] = build()
-    return _PROCESS_CACHE[name]
-
-
-def _decontaminator(recipe: Recipe, root: Path) -> Callable:
-    def build():
-        from bagel.decontam import Decontaminator
-
-        return Decontaminator(recipe.decontamination, cache_dir=root / "benchmarks")
-
-    return lambda: _once("decontam:" + cache.key(recipe.decontamination.model_dump(mode="json")), build)
-
-
-def _renderer(recipe: Recipe, id_paths: list[str], ids_key: str) -> Callable:
-    from bagel.formats import Renderer
-
-    def build():
-        renderer = Renderer(recipe.format, recipe.seed)
-        if recipe.format.mode == "slices":
-            renderer.prepare(i for path in id_paths for batch in id_batches(Path(path)) for i in batch)
-        return renderer
-
-    name = "render:" + cache.key(recipe.format.model_dump(mode="json"), recipe.seed, ids_key)
-    return lambda: _once(name, build)
-
-
-# --- per-source tasks (module-level so worker processes can run them) -----------------------------
-
-
-def _source(recipe: Recipe, name: str):
-    return next((cfg, src) for cfg, src in recipe.enabled_sources() if src.name == name)
-
-
-def prepare_task(recipe: Recipe, name: str, root: Path) -> tuple[StepResult, StepResult]:
-    """convert + sample of one source."""
-    cfg, source = _source(recipe, name)
-    converted = convert_step(recipe, cfg, source, root)
-    return converted, sample_step(recipe, source, converted, root)
-
-
-def finish_task(recipe: Recipe, name: str, deduped: StepResult, root: Path) -> tuple[StepResult, StepResult]:
-    """trim + decontam of one source."""
-    cfg, source = _source(recipe, name)
-    trimmed = trim_step(recipe, cfg, source, deduped, root)
-    return trimmed, decontam_step(recipe, source, trimmed, root, _decontaminator(recipe, root))
-
-
-def render_task(recipe: Recipe, name: str, clean: StepResult, root: Path, id_paths: list[str], ids_key: str):
-    """render of one source."""
-    _, source = _source(recipe, name)
-    return render_step(recipe, source, clean, root, _renderer(recipe, id_paths, ids_key), ids_key)
-
-
 def _map(pool, fn, args: Iterable[tuple]) -> list:
     """``fn(*a)`` for each of ``args``, in order. With a pool, this process is one more worker: the pool
     takes tasks from the front, this process the still-pending ones from the back (by cancelling them)."""
@@ -212,7 +145,7 @@ def execute_local(recipe: Recipe, names: list[str], root: Path, workers: int, me
 
         t = time.perf_counter()
         if pool is not None and recipe.decontamination.enabled:  # build (and cache) the benchmark indexes
-            _decontaminator(recipe, root)()  # once here, not in every worker at the same time
+            decontaminator(recipe, root)()  # once here, not in every worker at the same time
         finished = _map(pool, finish_task, [(recipe, n, d, root) for n, d in zip(names, deduped)])
         timings["trim+decontam"] = time.perf_counter() - t
 
@@ -225,12 +158,6 @@ def execute_local(recipe: Recipe, names: list[str], root: Path, workers: int, me
         if pool is not None:
             pool.shutdown()
     return prepared, deduped, finished, rendered, timings
-
-
-def slice_ids(recipe: Recipe, clean: list[StepResult]) -> tuple[list[str], str]:
-    """Where the final ids live, and a key of them (only ``slices`` mode depends on all ids)."""
-    id_paths = [str(c.path) for c in clean]
-    return id_paths, cache.key([c.key for c in clean]) if recipe.format.mode == "slices" else ""
 
 
 def assemble(recipe: Recipe, out_dir: Path, names: list[str], executed: tuple, started: float,
@@ -319,6 +246,7 @@ def make_report(recipe: Recipe, per_source: dict, outputs: dict, removals: list[
         "format": {"mode": recipe.format.mode, "formats": list(recipe.format.formats), "bos": bos, "eos": eos,
                    "chatml_markers": recipe.format.chatml_markers},
         "sources": per_source,
+        "step_order": list(STEPS),
         "steps": _step_totals(per_source),
         "outputs": outputs,
         "decontamination": {

@@ -20,6 +20,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from bagel.atomic import atomic_write_bytes, atomic_write_json  # noqa: F401 - the step cache's writers
 from bagel.memory import iter_parquet, trim_heap
 
 ROW_GROUP_SIZE = 8192
@@ -40,22 +41,6 @@ def key(*parts) -> str:
     """A stable hex key of JSON-serialisable ``parts`` (plus the code version)."""
     blob = json.dumps([code_version(), *parts], sort_keys=True, default=str).encode()
     return hashlib.blake2b(blob, digest_size=10).hexdigest()
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temp file and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-
-
-def atomic_write_json(path: Path, obj) -> None:
-    """Write ``obj`` as indented JSON (keys in insertion order), atomically."""
-    atomic_write_bytes(path, (json.dumps(obj, indent=2, ensure_ascii=False) + "\n").encode())
 
 
 class ParquetSink:

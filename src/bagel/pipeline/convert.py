@@ -22,8 +22,6 @@ from bagel.sources.hub import load_revision
 from bagel.sources.io import FILE, MALFORMED, read_hub, read_local
 from bagel.validate import record_problem
 
-STRATUM = "_stratum"  # optional key a converter sets for stratified sampling
-
 
 def source_rows(source: Source, path=None, batch_size: int = 2048) -> Iterator[list[dict]]:
     """The raw rows of ``source``: from the local ``path`` when given, else its own fetch, else the hub."""

@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 
 from bagel import log
 from bagel.config import Recipe
-from bagel.pipeline import build, steps
+from bagel.pipeline import steps, tasks
 from bagel.pipeline.checks import raise_failures
 from bagel.records import RECORD_SCHEMA
 
@@ -109,7 +109,7 @@ class _Decontaminate:
     """A map_batches actor: the decontaminator, built once per actor."""
 
     def __init__(self, recipe: Recipe, root: Path):
-        self.detector = build._decontaminator(recipe, root)()
+        self.detector = tasks.decontaminator(recipe, root)()
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         records = batch.drop_columns([PATH])
@@ -123,7 +123,7 @@ class _Render:
     """A map_batches actor: the renderer (slices prepared over every id), built once per actor."""
 
     def __init__(self, recipe: Recipe, id_paths: list[str], ids_key: str):
-        self.renderer = build._renderer(recipe, id_paths, ids_key)()
+        self.renderer = tasks.renderer(recipe, id_paths, ids_key)()
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         paths, blobs = [], []
@@ -173,7 +173,7 @@ def _match(path: str, paths: list[str]) -> str:
 
 
 def _render(ray, recipe: Recipe, sources, clean, root: Path, workers: int) -> list[steps.StepResult]:
-    id_paths, ids_key = build.slice_ids(recipe, clean)
+    id_paths, ids_key = tasks.slice_ids(recipe, clean)
     entries = [steps.render_entries(recipe, s, c, root, ids_key) for s, c in zip(sources, clean)]
     results = [steps.cached_render(s, *e) for s, e in zip(sources, entries)]
     todo = [i for i, r in enumerate(results) if r is None]
@@ -193,12 +193,12 @@ def _render(ray, recipe: Recipe, sources, clean, root: Path, workers: int) -> li
 
 
 def execute_ray(recipe: Recipe, names: list[str], root: Path, workers: int, memory_budget: int) -> tuple:
-    """Run every step on Ray Data; the step results and timings, as :func:`build.execute_local` returns."""
+    """Run every step on Ray Data; the step results and timings, as :func:`bagel.pipeline.build.execute_local` returns."""
     ray = _start(workers)
     timings: dict[str, float] = {}
     sources = [src for _, src in recipe.enabled_sources()]
     t = time.perf_counter()
-    prepared = _per_source(ray, names, lambda i: build.prepare_task(recipe, names[i], root))
+    prepared = _per_source(ray, names, lambda i: tasks.prepare_task(recipe, names[i], root))
     raise_failures([converted for converted, _ in prepared])
     timings["convert+sample"] = time.perf_counter() - t
     t = time.perf_counter()

@@ -25,9 +25,9 @@ from bagel.filters import RefusalMatcher
 from bagel.log import progress_batches
 from bagel.pipeline import cache
 from bagel.pipeline.checks import check_converted
-from bagel.pipeline.convert import STRATUM, convert_source, source_rows
+from bagel.pipeline.convert import convert_source, source_rows
 from bagel.pipeline.sample import hashes, lowest, sample_mask
-from bagel.records import RECORD_SCHEMA
+from bagel.records import RECORD_SCHEMA, STRATUM
 from bagel.sources.base import ConvertContext, Source
 from bagel.sources.hub import HubUnavailable, hub_reads
 from bagel.sources.io import fingerprint

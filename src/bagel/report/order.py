@@ -1,13 +1,12 @@
-"""The display order of a report's steps and sources (report.json itself is key-sorted)."""
+"""The display order of a report's steps and sources, read from report.json alone (nothing from the engine)."""
 
 from __future__ import annotations
 
-from bagel.pipeline.build import STEPS
-
 
 def steps(report: dict) -> list[str]:
-    """The report's steps in pipeline order."""
-    return [step for step in STEPS if step in report["steps"]]
+    """The report's steps in pipeline order (``step_order``, which the build writes; else the order of
+    ``steps``, which the build writes in pipeline order too)."""
+    return [step for step in report.get("step_order", report["steps"]) if step in report["steps"]]
 
 
 def sources(report: dict) -> list[tuple[str, dict]]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bagel.errors import UserError
 from bagel.log import logger
-from bagel.pipeline.cache import atomic_write_bytes
+from bagel.atomic import atomic_write_bytes
 from bagel.report.card import render_card
 from bagel.report.page import EXAMPLES_PER_FORMAT, render_html
 from bagel.report.stats import TableStats, count_tokens, scan

@@ -22,7 +22,7 @@ def convert(row: dict, ctx: ConvertContext) -> dict:
     solution = solutions[0]
     if not isinstance(solution, str):
         raise TypeError("solution is not a string")
-    skip_if_humaneval(solution, ctx.humaneval_solutions)
+    skip_if_humaneval(solution)
     return instruction_output(row["question"], solution, prefix=PREFIX)
 
 

@@ -17,7 +17,6 @@ import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any, Literal
 
 from bagel.records import item_uniform
@@ -162,10 +161,3 @@ class ConvertContext:
                 yield out
             else:
                 yield from out
-
-    @cached_property
-    def humaneval_solutions(self) -> list[str]:
-        """The canonical solutions of the 164 HumanEval problems shipped with the package."""
-        from bagel.sources.humaneval_filter import canonical_solutions
-
-        return canonical_solutions()

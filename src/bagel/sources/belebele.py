@@ -1,6 +1,6 @@
 """belebele: multilingual reading comprehension, every language variant (``facebook/belebele``)."""
 
-from bagel.pipeline.convert import STRATUM
+from bagel.records import STRATUM
 from bagel.sources.base import ConvertContext, Sample, Source
 from bagel.sources.shapes import passage_question
 

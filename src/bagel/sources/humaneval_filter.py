@@ -18,8 +18,9 @@ def canonical_solutions() -> tuple[str, ...]:
         return tuple(json.loads(line)["canonical_solution"] for line in lines if line.strip())
 
 
-def skip_if_humaneval(solution: str, solutions: tuple[str, ...] | list[str]) -> None:
-    """Raise :class:`Skip` when ``solution`` contains, or is contained in, a HumanEval solution."""
-    for canonical in solutions:
+def skip_if_humaneval(solution: str, solutions: tuple[str, ...] | list[str] | None = None) -> None:
+    """Raise :class:`Skip` when ``solution`` contains, or is contained in, a HumanEval solution (the bundled
+    :func:`canonical_solutions` unless ``solutions`` are given)."""
+    for canonical in canonical_solutions() if solutions is None else solutions:
         if canonical in solution or solution in canonical:
             raise Skip("humaneval_solution")

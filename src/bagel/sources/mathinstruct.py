@@ -1,6 +1,6 @@
 """mathinstruct: math problems with chain-of-thought or program answers (``TIGER-Lab/MathInstruct``)."""
 
-from bagel.pipeline.convert import STRATUM
+from bagel.records import STRATUM
 from bagel.sources.base import ConvertContext, Sample, Source
 from bagel.sources.shapes import instruction_output
 

@@ -18,7 +18,7 @@ is the sampling stratum.
 
 from pathlib import PurePath
 
-from bagel.pipeline.convert import STRATUM
+from bagel.records import STRATUM
 from bagel.sources.base import ConvertContext, Sample, Source
 from bagel.sources.io import FILE
 from bagel.sources.shapes import instruction_output

@@ -1,0 +1,88 @@
+"""The units both executors run: one task per source (or per shard) of each step, plus the
+per-process resources a task needs (the decontaminator, the renderer), built once per worker.
+
+The local executor (:mod:`bagel.pipeline.build`) maps these over worker processes, the Ray
+executor (:mod:`bagel.pipeline.ray_engine`) over Ray tasks; neither imports the other. Every task
+reads its inputs from, and writes its output to, the step cache under the out dir and returns
+only a :class:`~bagel.pipeline.steps.StepResult` (counts and paths), never rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from bagel.config import Recipe
+from bagel.pipeline import cache
+from bagel.pipeline.steps import (
+    StepResult,
+    convert_step,
+    decontam_step,
+    id_batches,
+    render_step,
+    sample_step,
+    trim_step,
+)
+
+_PROCESS_CACHE: dict = {}
+
+
+def _once(name: str, build: Callable):
+    """A per-process singleton (a decontaminator or renderer is built once per worker)."""
+    if name not in _PROCESS_CACHE:
+        _PROCESS_CACHE[name] = build()
+    return _PROCESS_CACHE[name]
+
+
+def decontaminator(recipe: Recipe, root: Path) -> Callable:
+    """A getter of this process's decontaminator for ``recipe`` (built at the first call)."""
+    def build():
+        from bagel.decontam import Decontaminator
+
+        return Decontaminator(recipe.decontamination, cache_dir=root / "benchmarks")
+
+    return lambda: _once("decontam:" + cache.key(recipe.decontamination.model_dump(mode="json")), build)
+
+
+def renderer(recipe: Recipe, id_paths: list[str], ids_key: str) -> Callable:
+    """A getter of this process's renderer (``slices`` mode prepared over the ids in ``id_paths``)."""
+    from bagel.formats import Renderer
+
+    def build():
+        renderer = Renderer(recipe.format, recipe.seed)
+        if recipe.format.mode == "slices":
+            renderer.prepare(i for path in id_paths for batch in id_batches(Path(path)) for i in batch)
+        return renderer
+
+    name = "render:" + cache.key(recipe.format.model_dump(mode="json"), recipe.seed, ids_key)
+    return lambda: _once(name, build)
+
+
+def _source(recipe: Recipe, name: str):
+    return next((cfg, src) for cfg, src in recipe.enabled_sources() if src.name == name)
+
+
+def prepare_task(recipe: Recipe, name: str, root: Path) -> tuple[StepResult, StepResult]:
+    """convert + sample of one source."""
+    cfg, source = _source(recipe, name)
+    converted = convert_step(recipe, cfg, source, root)
+    return converted, sample_step(recipe, source, converted, root)
+
+
+def finish_task(recipe: Recipe, name: str, deduped: StepResult, root: Path) -> tuple[StepResult, StepResult]:
+    """trim + decontam of one source."""
+    cfg, source = _source(recipe, name)
+    trimmed = trim_step(recipe, cfg, source, deduped, root)
+    return trimmed, decontam_step(recipe, source, trimmed, root, decontaminator(recipe, root))
+
+
+def render_task(recipe: Recipe, name: str, clean: StepResult, root: Path, id_paths: list[str], ids_key: str):
+    """render of one source."""
+    _, source = _source(recipe, name)
+    return render_step(recipe, source, clean, root, renderer(recipe, id_paths, ids_key), ids_key)
+
+
+def slice_ids(recipe: Recipe, clean: list[StepResult]) -> tuple[list[str], str]:
+    """Where the final ids live, and a key of them (only ``slices`` mode depends on all ids)."""
+    id_paths = [str(c.path) for c in clean]
+    return id_paths, cache.key([c.key for c in clean]) if recipe.format.mode == "slices" else ""
