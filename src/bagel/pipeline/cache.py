@@ -1,5 +1,6 @@
 """The step cache: each step's output lives under ``<out>/cache/<step>/``, keyed by a hash of
-its inputs, options and the code version, and is written atomically.
+its inputs, options and the code the step runs (its module and what that imports), and is written
+atomically.
 
 An entry is a parquet file plus a JSON file of its counts; the JSON is renamed into place
 last, so an entry exists only when both are complete. A step that drops nothing writes no
@@ -12,9 +13,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 from collections.abc import Iterable
-from functools import cache
-from importlib import resources
 from pathlib import Path
 
 import pyarrow as pa
@@ -22,24 +22,18 @@ import pyarrow.parquet as pq
 
 from bagel.atomic import atomic_write_bytes, atomic_write_json  # noqa: F401 - the step cache's writers
 from bagel.memory import iter_parquet, trim_heap
+from bagel.pipeline.code import code_version, import_graph
 
 ROW_GROUP_SIZE = 8192
 
 
-@cache
-def code_version() -> str:
-    """A hash of the package's own source files: any code change invalidates every cache entry."""
-    digest = hashlib.blake2b(digest_size=8)
-    root = resources.files("bagel")
-    for path in sorted(Path(str(root)).rglob("*.py")):
-        digest.update(path.relative_to(Path(str(root))).as_posix().encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
-
-
-def key(*parts) -> str:
-    """A stable hex key of JSON-serialisable ``parts`` (plus the code version)."""
-    blob = json.dumps([code_version(), *parts], sort_keys=True, default=str).encode()
+def key(*parts, code: tuple[str, ...] = ()) -> str:
+    """A stable hex key of JSON-serialisable ``parts`` and of the code that computes with them: the module
+    that calls ``key`` (a step's module), the modules named in ``code`` and everything those import
+    (:func:`bagel.pipeline.code.code_version`)."""
+    caller = sys._getframe(1).f_globals.get("__name__", "")
+    roots = sorted({caller, *code} & import_graph().keys())
+    blob = json.dumps([code_version(*roots), *parts], sort_keys=True, default=str).encode()
     return hashlib.blake2b(blob, digest_size=10).hexdigest()
 
 

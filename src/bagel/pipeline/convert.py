@@ -11,16 +11,28 @@ or ``refusal:<pattern>``.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 
+import pyarrow as pa
+
+from bagel.config import Recipe, SourceConfig
 from bagel.errors import UserError
 from bagel.filters import RefusalMatcher, refusal_text
-from bagel.log import logger
+from bagel.log import logger, progress_batches
+from bagel.pipeline import cache
+from bagel.pipeline.checks import check_converted
+from bagel.pipeline.code import module_of
+from bagel.pipeline.result import StepResult, cached_result, finish_result
+from bagel.records import RECORD_SCHEMA, STRATUM
 from bagel.sources.base import ConvertContext, Skip, Source
-from bagel.sources.hub import load_revision
-from bagel.sources.io import FILE, MALFORMED, read_hub, read_local
+from bagel.sources.hub import HubUnavailable, hub_reads, load_revision
+from bagel.sources.io import FILE, MALFORMED, fingerprint, read_hub, read_local
 from bagel.validate import record_problem
+
+CONVERTED_SCHEMA = RECORD_SCHEMA.append(pa.field(STRATUM, pa.string()))
 
 
 def source_rows(source: Source, path=None, batch_size: int = 2048) -> Iterator[list[dict]]:
@@ -103,3 +115,80 @@ def convert_file(source: Source, path, *, seed: int = 42, options: dict | None =
     ctx = ConvertContext(source.name, seed, {**source.options, **(options or {})})
     out = [rec for batch in convert_source(source, source_rows(source, path), ctx, RefusalMatcher()) for rec in batch]
     return out, ctx.counts
+
+
+def source_spec(source: Source, cfg: SourceConfig) -> dict:
+    """Everything about a source that its converted output depends on (no function objects)."""
+    spec = {
+        "name": source.name,
+        "confidence": source.confidence,
+        "hub": [source.hub_id, source.hub_config, source.split, source.data_files],
+        "refusal": [source.refusal, source.refusal_stage],
+        "options": source.options,
+        "path": fingerprint(cfg.path) if cfg.path is not None else None,
+        "shape": [cfg.shape, cfg.columns],
+    }
+    reads = hub_reads(source, local=cfg.path is not None)
+    if reads:  # what is read from the hub, at which commit (an unpinned read is keyed by its ref)
+        spec["hub_reads"] = [read.as_dict(source.pins) for read in reads]
+    return spec
+
+
+def source_code(source: Source) -> tuple[str, ...]:
+    """The modules of a source's own code (converter, fetch, hub reads): part of its convert key."""
+    functions = (source.convert_row, source.convert_rows, source.fetch, source.hub_reads)
+    return tuple(sorted({m for m in map(module_of, functions) if m}))
+
+
+ARROW_ERRORS = (pa.ArrowException, TypeError, ValueError, OverflowError)  # UnicodeEncodeError is a ValueError
+
+
+def _table(records: list[dict], ctx: ConvertContext) -> pa.Table:
+    """``records`` as a table; a record Arrow cannot encode (e.g. a lone surrogate in a string) is dropped
+    alone, counted ``malformed:arrow_encoding`` instead of ``kept``."""
+    try:
+        return pa.Table.from_pylist(records, schema=CONVERTED_SCHEMA)
+    except ARROW_ERRORS:
+        pass
+    encodable = []
+    for rec in records:
+        try:
+            pa.Table.from_pylist([rec], schema=CONVERTED_SCHEMA)
+        except ARROW_ERRORS:
+            ctx.counts["kept"] -= 1
+            ctx.drop("malformed:arrow_encoding", rec)
+            continue
+        encodable.append(rec)
+    return pa.Table.from_pylist(encodable, schema=CONVERTED_SCHEMA)
+
+
+def convert_step(recipe: Recipe, cfg: SourceConfig, source: Source, root: Path) -> StepResult:
+    """Read + convert + validate + refusal-filter one source into ``cache/convert``, then check the counts
+    (:func:`~bagel.pipeline.checks.check_converted`: its error and warnings go in ``extra``)."""
+    result = _convert(recipe, cfg, source, root)
+    result.extra["error"], result.extra["warnings"] = check_converted(
+        recipe, cfg, source, result.rows_in, result.kept, result.dropped, result.extra.get("examples", {}))
+    return result
+
+
+def _convert(recipe: Recipe, cfg: SourceConfig, source: Source, root: Path) -> StepResult:
+    refusal = RefusalMatcher(recipe.refusal.patterns) if recipe.refusal.enabled else None
+    entry_key = cache.key("convert", source_spec(source, cfg), recipe.seed,
+                          recipe.refusal.model_dump() if source.refusal != "none" else None, code=source_code(source))
+    entry = cache.Entry(root / "convert", source.name, entry_key)
+    if hit := cached_result("convert", source.name, entry, entry_key):
+        return hit
+    started = time.perf_counter()
+    ctx = ConvertContext(source.name, recipe.seed, dict(source.options), pins=source.pins)
+    ctx.file = recipe.display_path(cfg.path) if cfg.path is not None else source.hub_id
+    batches = convert_source(source, source_rows(source, cfg.path, recipe.batch_size), ctx, refusal)
+    tables = (_table(batch, ctx) for batch in progress_batches(batches, desc=f"convert {source.name}"))
+    try:
+        cache.write_parquet(entry.data, CONVERTED_SCHEMA, tables)
+    except HubUnavailable as err:  # name the source in the one-line error
+        raise err.for_source(source.name) from None
+    counts = Counter(ctx.counts)
+    rows_in, kept = counts.pop("in", 0), counts.pop("kept", 0)
+    result = StepResult("convert", source.name, entry.data, entry_key, rows_in, kept, dict(counts),
+                        extra={"examples": dict(sorted(ctx.examples.items()))})
+    return finish_result(result, entry, started)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -21,138 +20,16 @@ import pyarrow.parquet as pq
 
 from bagel.config import Recipe, SourceConfig
 from bagel.dedup import SeenSet
-from bagel.filters import RefusalMatcher
 from bagel.log import progress_batches
 from bagel.pipeline import cache
-from bagel.pipeline.checks import check_converted
-from bagel.pipeline.convert import convert_source, source_rows
+from bagel.pipeline.result import StepResult
+from bagel.pipeline.result import cached_result as _cached
+from bagel.pipeline.result import finish_result as _finish
 from bagel.pipeline.sample import hashes, lowest, sample_mask
 from bagel.records import RECORD_SCHEMA, STRATUM
-from bagel.sources.base import ConvertContext, Source
-from bagel.sources.hub import HubUnavailable, hub_reads
-from bagel.sources.io import fingerprint
+from bagel.sources.base import Source
 
-CONVERTED_SCHEMA = RECORD_SCHEMA.append(pa.field(STRATUM, pa.string()))
 ID_BATCH_ROWS = 65536  # ids per batch where a step needs only the id column
-
-
-@dataclass
-class StepResult:
-    """What one step did for one source: counts, time, where its output is."""
-
-    step: str
-    source: str
-    path: Path
-    key: str
-    rows_in: int = 0
-    kept: int = 0
-    dropped: dict = field(default_factory=dict)
-    seconds: float = 0.0
-    cached: bool = False
-    extra: dict = field(default_factory=dict)
-
-    def as_dict(self) -> dict:
-        """The report form of this result."""
-        return {
-            "in": self.rows_in,
-            "kept": self.kept,
-            "dropped": dict(sorted(self.dropped.items())),
-            "seconds": round(self.seconds, 3),
-            "cached": self.cached,
-            **self.extra,
-        }
-
-
-def _cached(step: str, name: str, entry: cache.Entry, entry_key: str) -> StepResult | None:
-    if not entry.meta.exists():
-        return None
-    meta = entry.load_meta()
-    path = Path(meta.get("path") or entry.data)  # a step that dropped nothing points at its input
-    if not path.exists():
-        return None
-    return StepResult(
-        step, name, path, entry_key, meta["in"], meta["kept"], meta["dropped"], meta["seconds"], True,
-        meta.get("extra", {}),
-    )
-
-
-def _finish(result: StepResult, entry: cache.Entry, started: float) -> StepResult:
-    result.seconds = time.perf_counter() - started
-    meta = {"in": result.rows_in, "kept": result.kept, "dropped": result.dropped, "seconds": result.seconds,
-            "extra": result.extra, "path": None if result.path == entry.data else str(result.path)}
-    entry.save_meta(meta)
-    return result
-
-
-def source_spec(source: Source, cfg: SourceConfig) -> dict:
-    """Everything about a source that its converted output depends on (no function objects)."""
-    spec = {
-        "name": source.name,
-        "confidence": source.confidence,
-        "hub": [source.hub_id, source.hub_config, source.split, source.data_files],
-        "refusal": [source.refusal, source.refusal_stage],
-        "options": source.options,
-        "path": fingerprint(cfg.path) if cfg.path is not None else None,
-        "shape": [cfg.shape, cfg.columns],
-    }
-    reads = hub_reads(source, local=cfg.path is not None)
-    if reads:  # what is read from the hub, at which commit (an unpinned read is keyed by its ref)
-        spec["hub_reads"] = [read.as_dict(source.pins) for read in reads]
-    return spec
-
-
-ARROW_ERRORS = (pa.ArrowException, TypeError, ValueError, OverflowError)  # UnicodeEncodeError is a ValueError
-
-
-def _table(records: list[dict], ctx: ConvertContext) -> pa.Table:
-    """``records`` as a table; a record Arrow cannot encode (e.g. a lone surrogate in a string) is dropped
-    alone, counted ``malformed:arrow_encoding`` instead of ``kept``."""
-    try:
-        return pa.Table.from_pylist(records, schema=CONVERTED_SCHEMA)
-    except ARROW_ERRORS:
-        pass
-    encodable = []
-    for rec in records:
-        try:
-            pa.Table.from_pylist([rec], schema=CONVERTED_SCHEMA)
-        except ARROW_ERRORS:
-            ctx.counts["kept"] -= 1
-            ctx.drop("malformed:arrow_encoding", rec)
-            continue
-        encodable.append(rec)
-    return pa.Table.from_pylist(encodable, schema=CONVERTED_SCHEMA)
-
-
-def convert_step(recipe: Recipe, cfg: SourceConfig, source: Source, root: Path) -> StepResult:
-    """Read + convert + validate + refusal-filter one source into ``cache/convert``, then check the counts
-    (:func:`~bagel.pipeline.checks.check_converted`: its error and warnings go in ``extra``)."""
-    result = _convert(recipe, cfg, source, root)
-    result.extra["error"], result.extra["warnings"] = check_converted(
-        recipe, cfg, source, result.rows_in, result.kept, result.dropped, result.extra.get("examples", {}))
-    return result
-
-
-def _convert(recipe: Recipe, cfg: SourceConfig, source: Source, root: Path) -> StepResult:
-    refusal = RefusalMatcher(recipe.refusal.patterns) if recipe.refusal.enabled else None
-    entry_key = cache.key("convert", source_spec(source, cfg), recipe.seed,
-                          recipe.refusal.model_dump() if source.refusal != "none" else None)
-    entry = cache.Entry(root / "convert", source.name, entry_key)
-    if hit := _cached("convert", source.name, entry, entry_key):
-        return hit
-    started = time.perf_counter()
-    ctx = ConvertContext(source.name, recipe.seed, dict(source.options), pins=source.pins)
-    ctx.file = recipe.display_path(cfg.path) if cfg.path is not None else source.hub_id
-    batches = convert_source(source, source_rows(source, cfg.path, recipe.batch_size), ctx, refusal)
-    tables = (_table(batch, ctx) for batch in progress_batches(batches, desc=f"convert {source.name}"))
-    try:
-        cache.write_parquet(entry.data, CONVERTED_SCHEMA, tables)
-    except HubUnavailable as err:  # name the source in the one-line error
-        raise err.for_source(source.name) from None
-    counts = Counter(ctx.counts)
-    rows_in, kept = counts.pop("in", 0), counts.pop("kept", 0)
-    result = StepResult("convert", source.name, entry.data, entry_key, rows_in, kept, dict(counts),
-                        extra={"examples": dict(sorted(ctx.examples.items()))})
-    return _finish(result, entry, started)
 
 
 def _filter_by_mask(src: Path, dst: Path, mask, schema: pa.Schema, batch_size: int) -> tuple[Path, int]:
@@ -278,7 +155,8 @@ def trim_step(recipe: Recipe, cfg: SourceConfig, source: Source, previous: StepR
 
 def decontam_entry(recipe: Recipe, source: Source, previous: StepResult, root: Path) -> tuple[str, cache.Entry]:
     """The cache key and entry of a source's decontaminated output."""
-    entry_key = cache.key("decontam", previous.key, recipe.decontamination.model_dump(mode="json"))
+    entry_key = cache.key("decontam", previous.key, recipe.decontamination.model_dump(mode="json"),
+                          code=("bagel.decontam",))
     return entry_key, cache.Entry(root / "decontam", source.name, entry_key)
 
 
@@ -341,7 +219,8 @@ def with_sft_copies(table: pa.Table) -> pa.Table:
 
 def render_entries(recipe: Recipe, source: Source, previous: StepResult, root: Path, ids_key: str):
     """The cache key and the (sft, dpo) entries of a source's rendered rows."""
-    entry_key = cache.key("render", previous.key, recipe.format.model_dump(mode="json"), recipe.seed, ids_key)
+    entry_key = cache.key("render", previous.key, recipe.format.model_dump(mode="json"), recipe.seed, ids_key,
+                          code=("bagel.formats",))
     return (entry_key, cache.Entry(root / "render", f"{source.name}.sft", entry_key),
             cache.Entry(root / "render", f"{source.name}.dpo", entry_key))
 

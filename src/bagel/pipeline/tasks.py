@@ -14,9 +14,9 @@ from pathlib import Path
 
 from bagel.config import Recipe
 from bagel.pipeline import cache
+from bagel.pipeline.convert import convert_step
 from bagel.pipeline.steps import (
     StepResult,
-    convert_step,
     decontam_step,
     id_batches,
     render_step,
