@@ -25,10 +25,13 @@ READ_BUFFER_BYTES = 1 << 16
 TRIM_INTERVAL_S = 0.5
 
 
-def iter_parquet(path: Path, batch_size: int, columns: list[str] | None = None) -> Iterator[pa.RecordBatch]:
-    """Record batches of a parquet file, decoded page by page on this thread (memory bounded by ``batch_size``)."""
+def iter_parquet(path: Path, batch_size: int, columns: list[str] | None = None,
+                 row_groups: range | None = None) -> Iterator[pa.RecordBatch]:
+    """Record batches of a parquet file (of its ``row_groups`` only, when given), decoded page by page on this
+    thread (memory bounded by ``batch_size``)."""
     reader = pq.ParquetFile(path, buffer_size=READ_BUFFER_BYTES, pre_buffer=False)
-    yield from reader.iter_batches(batch_size=batch_size, columns=columns, use_threads=False)
+    yield from reader.iter_batches(batch_size=batch_size, columns=columns, use_threads=False,
+                                   row_groups=row_groups)
 
 
 def use_returning_memory_pool() -> str:

@@ -17,7 +17,6 @@ from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
 
-import pyarrow as pa
 
 from bagel import __version__, log
 from bagel.memory import use_returning_memory_pool
@@ -27,7 +26,16 @@ from bagel.pipeline import cache
 from bagel.pipeline.checks import raise_failures
 from bagel.pipeline.lock import out_dir_lock
 from bagel.pipeline.steps import StepResult, dedup_step
-from bagel.pipeline.tasks import decontaminator, finish_task, prepare_task, render_task, slice_ids
+from bagel.pipeline.tasks import (
+    by_source,
+    convert_task,
+    decontaminator,
+    finish_task,
+    prepare_task,
+    render_task,
+    shard_plan,
+    slice_ids,
+)
 from bagel.records import RECORD_SCHEMA
 from bagel.sources.base import Source
 from bagel.sources.hub import HubUnavailable, exception_chain, hub_reads
@@ -48,11 +56,6 @@ def _map(pool, fn, args: Iterable[tuple]) -> list:
 
 
 # --- assembly --------------------------------------------------------------------------------------
-
-
-def _concat_parquet(paths: list[Path], dst: Path, schema: pa.Schema) -> int:
-    return cache.write_parquet(dst, schema, (pa.Table.from_batches([b], schema=schema)
-                                             for p in paths for b in cache.read_batches(p)))
 
 
 def _concat_jsonl(paths: list[Path], dst: Path) -> list[dict]:
@@ -133,7 +136,9 @@ def execute_local(recipe: Recipe, names: list[str], root: Path, workers: int, me
                                    initargs=(log.is_quiet(),))
     try:
         t = time.perf_counter()
-        prepared = _map(pool, prepare_task, [(recipe, n, root) for n in names])
+        plan = shard_plan(recipe, names)
+        shards = by_source(names, plan, _map(pool, convert_task, [(recipe, n, root, i, s) for n, i, s in plan]))
+        prepared = _map(pool, prepare_task, [(recipe, n, root, parts) for n, parts in zip(names, shards)])
         raise_failures([converted for converted, _ in prepared])
         timings["convert+sample"] = time.perf_counter() - t
 
@@ -169,9 +174,9 @@ def assemble(recipe: Recipe, out_dir: Path, names: list[str], executed: tuple, s
     from bagel.formats import DPO_SCHEMA, SFT_SCHEMA
 
     outputs = {
-        "records": _concat_parquet([c.path for c in clean], out_dir / "records.parquet", RECORD_SCHEMA),
-        "sft": _concat_parquet([Path(r.extra["sft"]) for r in rendered], out_dir / "sft.parquet", SFT_SCHEMA),
-        "dpo": _concat_parquet([Path(r.extra["dpo"]) for r in rendered], out_dir / "dpo.parquet", DPO_SCHEMA),
+        "records": cache.concat_parquet([c.path for c in clean], out_dir / "records.parquet", RECORD_SCHEMA),
+        "sft": cache.concat_parquet([Path(r.extra["sft"]) for r in rendered], out_dir / "sft.parquet", SFT_SCHEMA),
+        "dpo": cache.concat_parquet([Path(r.extra["dpo"]) for r in rendered], out_dir / "dpo.parquet", DPO_SCHEMA),
     }
     removals = _concat_jsonl([c.extra["removals"] for c in clean], out_dir / "decontamination.jsonl")
     timings["write"] = time.perf_counter() - t

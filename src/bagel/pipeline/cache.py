@@ -24,7 +24,7 @@ from bagel.atomic import atomic_write_bytes, atomic_write_json  # noqa: F401 - t
 from bagel.memory import iter_parquet, trim_heap
 from bagel.pipeline.code import code_version, import_graph
 
-ROW_GROUP_SIZE = 8192
+ROW_GROUP_SIZE = 4096  # rows per row group of every file the build writes (the default batch size)
 
 
 def key(*parts, code: tuple[str, ...] = ()) -> str:
@@ -38,7 +38,12 @@ def key(*parts, code: tuple[str, ...] = ()) -> str:
 
 
 class ParquetSink:
-    """Writes tables to ``path`` incrementally (row groups), then renames into place on close."""
+    """Writes tables to ``path`` incrementally, then renames into place on close.
+
+    Row groups hold exactly :data:`ROW_GROUP_SIZE` rows (the last one fewer) whatever the sizes of the
+    tables written, so a file's bytes depend only on its rows: the same rows written by one task or
+    assembled from shards and partitions give the same file.
+    """
 
     def __init__(self, path: Path, schema: pa.Schema):
         self.path = Path(path)
@@ -46,18 +51,35 @@ class ParquetSink:
         self.tmp = self.path.with_name(self.path.name + ".tmp")
         self.schema = schema
         self.rows = 0
+        self._pending: list[pa.Table] = []
+        self._pending_rows = 0
         self._writer = pq.ParquetWriter(self.tmp, schema, compression="zstd")
 
     def write(self, table: pa.Table) -> None:
         """Append ``table`` (cast to the sink's schema); every step writes through here, batch by batch,
         so this is also where the heap freed by the batch before is handed back."""
         if table.num_rows:
-            self._writer.write_table(table.select(self.schema.names).cast(self.schema), row_group_size=ROW_GROUP_SIZE)
+            self._pending.append(table.select(self.schema.names).cast(self.schema))
+            self._pending_rows += table.num_rows
             self.rows += table.num_rows
+            if self._pending_rows >= ROW_GROUP_SIZE:
+                self._flush(final=False)
         trim_heap()
+
+    def _flush(self, final: bool) -> None:
+        pending = pa.concat_tables(self._pending)
+        whole = pending.num_rows if final else pending.num_rows - pending.num_rows % ROW_GROUP_SIZE
+        for start in range(0, whole, ROW_GROUP_SIZE):
+            self._writer.write_table(pending.slice(start, min(ROW_GROUP_SIZE, whole - start)),
+                                     row_group_size=ROW_GROUP_SIZE)
+        rest = pending.slice(whole)
+        self._pending = [rest] if rest.num_rows else []
+        self._pending_rows = rest.num_rows
 
     def close(self) -> None:
         """Finish the file and move it into place."""
+        if self._pending_rows:
+            self._flush(final=True)
         self._writer.close()
         os.replace(self.tmp, self.path)
 
@@ -69,6 +91,12 @@ def write_parquet(path: Path, schema: pa.Schema, tables: Iterable[pa.Table]) -> 
         sink.write(table)
     sink.close()
     return sink.rows
+
+
+def concat_parquet(paths: list[Path], dst: Path, schema: pa.Schema) -> int:
+    """Stream the rows of ``paths``, in order, into one parquet file at ``dst``; returns the row count."""
+    return write_parquet(dst, schema, (pa.Table.from_batches([b], schema=schema)
+                                       for p in paths for b in read_batches(p)))
 
 
 def read_batches(path: Path, columns: list[str] | None = None, batch_size: int = 4096):

@@ -29,7 +29,7 @@ from bagel.pipeline.result import StepResult, cached_result, finish_result
 from bagel.records import RECORD_SCHEMA, STRATUM
 from bagel.sources.base import ConvertContext, Skip, Source
 from bagel.sources.hub import HubUnavailable, hub_reads, load_revision
-from bagel.sources.io import FILE, MALFORMED, fingerprint, read_hub, read_local
+from bagel.sources.io import FILE, MALFORMED, FilePart, fingerprint, local_shards, read_hub, read_local, read_shard
 from bagel.validate import record_problem
 
 CONVERTED_SCHEMA = RECORD_SCHEMA.append(pa.field(STRATUM, pa.string()))
@@ -162,27 +162,43 @@ def _table(records: list[dict], ctx: ConvertContext) -> pa.Table:
     return pa.Table.from_pylist(encodable, schema=CONVERTED_SCHEMA)
 
 
-def convert_step(recipe: Recipe, cfg: SourceConfig, source: Source, root: Path) -> StepResult:
-    """Read + convert + validate + refusal-filter one source into ``cache/convert``, then check the counts
-    (:func:`~bagel.pipeline.checks.check_converted`: its error and warnings go in ``extra``)."""
-    result = _convert(recipe, cfg, source, root)
-    result.extra["error"], result.extra["warnings"] = check_converted(
-        recipe, cfg, source, result.rows_in, result.kept, result.dropped, result.extra.get("examples", {}))
-    return result
+def convert_key(recipe: Recipe, cfg: SourceConfig, source: Source) -> str:
+    """The cache key of a source's converted output: its spec, seed, refusal settings and converter code."""
+    return cache.key("convert", source_spec(source, cfg), recipe.seed,
+                     recipe.refusal.model_dump() if source.refusal != "none" else None, code=source_code(source))
 
 
-def _convert(recipe: Recipe, cfg: SourceConfig, source: Source, root: Path) -> StepResult:
-    refusal = RefusalMatcher(recipe.refusal.patterns) if recipe.refusal.enabled else None
-    entry_key = cache.key("convert", source_spec(source, cfg), recipe.seed,
-                          recipe.refusal.model_dump() if source.refusal != "none" else None, code=source_code(source))
-    entry = cache.Entry(root / "convert", source.name, entry_key)
+Shard = tuple[FilePart, ...] | None  # None: the whole input, read as one stream
+
+
+def convert_shards(cfg: SourceConfig, source: Source) -> list[Shard]:
+    """The shards of a source's input that convert apart (in parallel), in order: parts of a local path
+    (:func:`~bagel.sources.io.local_shards`). One shard, the whole input, for a source read from the hub or
+    by its own fetch, with a per-source converter (it sees rows together), or not ``shardable``."""
+    if cfg.path is None or source.convert_rows is not None or not source.shardable:
+        return [None]
+    return list(local_shards(cfg.path))
+
+
+def convert_shard(recipe: Recipe, cfg: SourceConfig, source: Source, root: Path, index: int,
+                  shard: Shard) -> StepResult:
+    """Read + convert + validate + refusal-filter one shard of a source into ``cache/convert`` (the whole
+    input when ``shard`` is None); counts and malformed examples go in the result."""
+    entry_key = convert_key(recipe, cfg, source)
+    name = source.name
+    if shard is not None:
+        entry_key = cache.key(entry_key, index, [[p.name, p.row_groups] for p in shard])
+        name = f"{source.name}.shard{index:05d}"
+    entry = cache.Entry(root / "convert" / ("shards" if shard is not None else ""), name, entry_key)
     if hit := cached_result("convert", source.name, entry, entry_key):
         return hit
     started = time.perf_counter()
+    refusal = RefusalMatcher(recipe.refusal.patterns) if recipe.refusal.enabled else None
     ctx = ConvertContext(source.name, recipe.seed, dict(source.options), pins=source.pins)
     ctx.file = recipe.display_path(cfg.path) if cfg.path is not None else source.hub_id
-    batches = convert_source(source, source_rows(source, cfg.path, recipe.batch_size), ctx, refusal)
-    tables = (_table(batch, ctx) for batch in progress_batches(batches, desc=f"convert {source.name}"))
+    rows = source_rows(source, cfg.path, recipe.batch_size) if shard is None else read_shard(shard, recipe.batch_size)
+    batches = convert_source(source, rows, ctx, refusal)
+    tables = (_table(batch, ctx) for batch in progress_batches(batches, desc=f"convert {name}"))
     try:
         cache.write_parquet(entry.data, CONVERTED_SCHEMA, tables)
     except HubUnavailable as err:  # name the source in the one-line error
@@ -192,3 +208,31 @@ def _convert(recipe: Recipe, cfg: SourceConfig, source: Source, root: Path) -> S
     result = StepResult("convert", source.name, entry.data, entry_key, rows_in, kept, dict(counts),
                         extra={"examples": dict(sorted(ctx.examples.items()))})
     return finish_result(result, entry, started)
+
+
+def join_shards(recipe: Recipe, cfg: SourceConfig, source: Source, root: Path, parts: list[StepResult]) -> StepResult:
+    """The source's converted output from its shards' (concatenated in order; one shard is used as it is),
+    with their counts summed, then checked (:func:`~bagel.pipeline.checks.check_converted`: its error and
+    warnings go in ``extra``)."""
+    entry_key = convert_key(recipe, cfg, source)
+    entry = cache.Entry(root / "convert", source.name, entry_key)
+    if len(parts) == 1 and parts[0].path == entry.data:  # the whole input, converted as one shard
+        result = parts[0]
+    elif not (result := cached_result("convert", source.name, entry, entry_key)):
+        started = time.perf_counter() - sum(p.seconds for p in parts if not p.cached)
+        path = parts[0].path
+        if len(parts) > 1:
+            path = entry.data
+            cache.concat_parquet([p.path for p in parts], path, CONVERTED_SCHEMA)
+        dropped: Counter = Counter()
+        examples: dict = {}
+        for part in parts:
+            dropped.update(part.dropped)
+            examples = {**part.extra.get("examples", {}), **examples}  # the first shard's example of a reason
+        result = StepResult("convert", source.name, path, entry_key, sum(p.rows_in for p in parts),
+                            sum(p.kept for p in parts), dict(dropped),
+                            extra={"examples": dict(sorted(examples.items()))})
+        result = finish_result(result, entry, started)
+    result.extra["error"], result.extra["warnings"] = check_converted(
+        recipe, cfg, source, result.rows_in, result.kept, result.dropped, result.extra.get("examples", {}))
+    return result

@@ -198,7 +198,10 @@ def execute_ray(recipe: Recipe, names: list[str], root: Path, workers: int, memo
     timings: dict[str, float] = {}
     sources = [src for _, src in recipe.enabled_sources()]
     t = time.perf_counter()
-    prepared = _per_source(ray, names, lambda i: tasks.prepare_task(recipe, names[i], root))
+    plan = tasks.shard_plan(recipe, names)
+    converted = _per_source(ray, plan, lambda i: tasks.convert_task(recipe, plan[i][0], root, *plan[i][1:]))
+    shards = tasks.by_source(names, plan, converted)
+    prepared = _per_source(ray, names, lambda i: tasks.prepare_task(recipe, names[i], root, shards[i]))
     raise_failures([converted for converted, _ in prepared])
     timings["convert+sample"] = time.perf_counter() - t
     t = time.perf_counter()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bagel.config import Recipe
 from bagel.pipeline import cache
-from bagel.pipeline.convert import convert_step
+from bagel.pipeline.convert import Shard, convert_shard, convert_shards, join_shards
 from bagel.pipeline.steps import (
     StepResult,
     decontam_step,
@@ -62,10 +62,33 @@ def _source(recipe: Recipe, name: str):
     return next((cfg, src) for cfg, src in recipe.enabled_sources() if src.name == name)
 
 
-def prepare_task(recipe: Recipe, name: str, root: Path) -> tuple[StepResult, StepResult]:
-    """convert + sample of one source."""
+def shard_plan(recipe: Recipe, names: list[str]) -> list[tuple[str, int, Shard]]:
+    """``(source, index, shard)`` of every shard of every source (in source order): the convert tasks."""
+    plan = []
+    for name in names:
+        cfg, source = _source(recipe, name)
+        plan.extend((name, index, shard) for index, shard in enumerate(convert_shards(cfg, source)))
+    return plan
+
+
+def convert_task(recipe: Recipe, name: str, root: Path, index: int, shard: Shard) -> StepResult:
+    """convert of one shard of a source."""
     cfg, source = _source(recipe, name)
-    converted = convert_step(recipe, cfg, source, root)
+    return convert_shard(recipe, cfg, source, root, index, shard)
+
+
+def by_source(names: list[str], plan: list[tuple], results: list) -> list[list]:
+    """``results`` of the tasks of ``plan`` (whose first item is the source name) grouped per source."""
+    grouped: dict[str, list] = {name: [] for name in names}
+    for task, result in zip(plan, results):
+        grouped[task[0]].append(result)
+    return [grouped[name] for name in names]
+
+
+def prepare_task(recipe: Recipe, name: str, root: Path, shards: list[StepResult]) -> tuple[StepResult, StepResult]:
+    """join of the converted shards + sample of one source."""
+    cfg, source = _source(recipe, name)
+    converted = join_shards(recipe, cfg, source, root, shards)
     return converted, sample_step(recipe, source, converted, root)
 
 

@@ -98,6 +98,10 @@ class Source:
     revision: str | None = None  # hub ref to load: None = default branch; refs/convert/parquet; or a commit sha
     hub_reads: Callable[[Source, bool], list[HubRead]] | None = None  # (source, local) -> its hub reads, if not one
     pins: Mapping[str, str] = field(default_factory=dict)  # "hub_id@ref" -> commit sha, from the lock file
+    # whether the rows of a local input may be converted in shards, in parallel (with the same records as one
+    # stream): never for a per-source converter (``convert_rows`` sees rows together), and a per-row converter
+    # that keeps state across rows says False
+    shardable: bool = True
 
     def __post_init__(self):
         if (self.convert_row is None) == (self.convert_rows is None):

@@ -22,6 +22,7 @@ import io
 import json
 import urllib.request
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from bagel.memory import iter_parquet
@@ -296,3 +297,72 @@ def fingerprint(path: Path) -> str:
             for chunk in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(chunk)
     return digest.hexdigest()
+
+
+# --- shards: parts of a local input that are read (and converted) apart ---------------------------
+
+SHARD_BYTES = 32 << 20  # file bytes per shard (parquet: compressed row groups)
+
+
+@dataclass(frozen=True)
+class FilePart:
+    """One file of a local input, or row groups ``[start, stop)`` of a parquet file, and the name its rows
+    carry under ``__file__``."""
+
+    file: str
+    name: str
+    row_groups: tuple[int, int] | None = None
+
+
+def _parquet_groups(file: Path) -> list[int]:
+    import pyarrow.parquet as pq
+
+    meta = pq.ParquetFile(file).metadata
+    return [sum(meta.row_group(g).column(c).total_compressed_size for c in range(meta.num_columns))
+            for g in range(meta.num_row_groups)]
+
+
+def local_shards(path: Path, shard_bytes: int | None = None) -> list[tuple[FilePart, ...]]:
+    """The local input at ``path`` cut into shards of about ``shard_bytes`` (:data:`SHARD_BYTES` unless given),
+    in read order: small files grouped,
+    large parquet files cut between row groups (other files are never cut). Reading the shards one after the
+    other gives the rows of :func:`read_local`, in its order."""
+    root = Path(path)
+    shard_bytes = shard_bytes or SHARD_BYTES
+    shards: list[tuple[FilePart, ...]] = []
+    current: list[FilePart] = []
+    size = 0
+    for file in local_files(root):
+        name = file.name if file == root else str(file.relative_to(root))
+        if file.suffix == ".parquet":
+            groups = _parquet_groups(file)
+            start = 0
+            for g, group_bytes in enumerate(groups):
+                size += group_bytes
+                if size >= shard_bytes and g + 1 < len(groups):
+                    shards.append((*current, FilePart(str(file), name, (start, g + 1))))
+                    current, size, start = [], 0, g + 1
+            current.append(FilePart(str(file), name, (start, len(groups))))
+        else:
+            current.append(FilePart(str(file), name))
+            size += file.stat().st_size
+        if size >= shard_bytes:
+            shards.append(tuple(current))
+            current, size = [], 0
+    if current or not shards:
+        shards.append(tuple(current))
+    return shards
+
+
+def read_shard(parts: tuple[FilePart, ...], batch_size: int = 2048) -> Iterator[list[dict]]:
+    """The rows of one shard of :func:`local_shards`, in batches, each row tagged with its file name."""
+    for part in parts:
+        if part.row_groups is not None:
+            groups = range(*part.row_groups)
+            batches = (b.to_pylist() for b in iter_parquet(Path(part.file), batch_size, row_groups=groups))
+        else:
+            batches = _read_file(Path(part.file), batch_size)
+        for batch in batches:
+            for row in batch:
+                row[FILE] = part.name
+            yield batch

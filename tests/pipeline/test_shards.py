@@ -1,0 +1,90 @@
+"""Sharded sources: a local input cut into shards (files, parquet row groups) converts shard by shard,
+in parallel, into the same records, ids, counts and output bytes as one stream; a per-source converter
+is never cut."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from bagel.config import load_recipe
+from bagel.pipeline.build import run_build
+from bagel.pipeline.convert import convert_shards
+from bagel.sources import get_source, io
+from tests.pipeline.helpers import qa, write_jsonl, write_recipe
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "bench"))
+from synth import records as synth_records  # noqa: E402
+
+OUTPUTS = ("records.parquet", "sft.parquet", "dpo.parquet", "decontamination.jsonl")
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory) -> Path:
+    """A parquet file of 12 row groups and a directory of three JSON Lines files (one broken line, repeats)."""
+    tmp = tmp_path_factory.mktemp("shards")
+    pq.write_table(pa.Table.from_pylist(synth_records(3000, seed=5)), tmp / "big.parquet", row_group_size=250)
+    write_jsonl(tmp / "many" / "a.jsonl", [qa(f"q{i}", f"a{i}") for i in range(40)] + ["{broken"])
+    write_jsonl(tmp / "many" / "b.jsonl", [qa(f"q{i}", f"again {i}") for i in range(30, 60)] + [{"instruction": "x"}])
+    write_jsonl(tmp / "many" / "c.jsonl", [qa(f"r{i}", f"b{i}") for i in range(25)] + ["{also broken"])
+    return tmp
+
+
+def test_shards_cut_parquet_row_groups_and_group_files_and_read_the_same_rows(inputs):
+    parquet = io.local_shards(inputs / "big.parquet", shard_bytes=1)
+    assert [part.row_groups for shard in parquet for part in shard] == [(g, g + 1) for g in range(11)] + [(11, 12)]
+    assert io.local_shards(inputs / "big.parquet") == [(io.FilePart(str(inputs / "big.parquet"), "big.parquet", (0, 12)),)]
+    files = io.local_shards(inputs / "many", shard_bytes=1)
+    assert [[p.name for p in shard] for shard in files] == [["a.jsonl"], ["b.jsonl"], ["c.jsonl"]]
+    assert [[p.name for p in shard] for shard in io.local_shards(inputs / "many")] == [["a.jsonl", "b.jsonl", "c.jsonl"]]
+    for path, shards in ((inputs / "big.parquet", parquet), (inputs / "many", files)):
+        whole = [row for batch in io.read_local(path, 100) for row in batch]
+        assert [row for shard in shards for batch in io.read_shard(shard, 100) for row in batch] == whole
+
+
+def test_a_per_source_converter_is_one_shard(inputs, tmp_path):
+    class Cfg:
+        path = inputs / "many"
+
+    assert convert_shards(Cfg(), get_source("airoboros")) == [None]  # convert_rows: rows seen together
+    assert len(convert_shards(Cfg(), get_source("python_alpaca"))) == 1
+    Cfg.path = None
+    assert convert_shards(Cfg(), get_source("python_alpaca")) == [None]  # the hub: one stream
+
+
+def _build(inputs: Path, out: Path, **kwargs) -> dict:
+    recipe = write_recipe(out.parent / f"{out.name}.yaml", [
+        {"name": "big", "shape": "records", "path": str(inputs / "big.parquet"), "confidence": 3},
+        {"name": "many", "shape": "instruction", "path": str(inputs / "many"), "confidence": 2},
+    ], format={"mode": "random"}, decontamination={"preset": "ngram"})
+    return run_build(load_recipe(recipe), out, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def one_stream(inputs, tmp_path_factory) -> tuple[dict, Path]:
+    out = tmp_path_factory.mktemp("whole") / "out"
+    return _build(inputs, out), out
+
+
+def test_sharded_build_equals_one_stream(inputs, one_stream, tmp_path, monkeypatch):
+    monkeypatch.setattr(io, "SHARD_BYTES", 1)  # every row group and every file its own shard
+    report = _build(inputs, tmp_path / "out", workers=2)
+    whole, whole_out = one_stream
+    assert len(list((tmp_path / "out" / "cache" / "convert" / "shards").glob("big.*.parquet"))) == 12
+    assert len(list((whole_out / "cache" / "convert" / "shards").glob("big.*.parquet"))) == 1
+    for name in OUTPUTS:
+        assert (tmp_path / "out" / name).read_bytes() == (whole_out / name).read_bytes(), name
+    for source in ("big", "many"):
+        for step, counts in whole["sources"][source]["steps"].items():
+            got = report["sources"][source]["steps"][step]
+            assert {k: v for k, v in got.items() if k != "seconds"} == {k: v for k, v in counts.items() if k != "seconds"}
+    convert = report["sources"]["many"]["steps"]["convert"]
+    assert convert["dropped"] == {"malformed:invalid_json": 2, "malformed:missing_field:output": 1}
+    assert convert["examples"]["malformed:invalid_json"] == {"file": "a.jsonl", "row": "{broken"}
+    assert json.loads((tmp_path / "out" / "report.json").read_text())["outputs"]["records"] == whole["outputs"]["records"]
