@@ -14,6 +14,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -23,19 +24,9 @@ from bagel.memory import use_returning_memory_pool
 from bagel.config import Recipe
 from bagel.errors import UserError
 from bagel.pipeline import cache
-from bagel.pipeline.checks import raise_failures
 from bagel.pipeline.lock import out_dir_lock
-from bagel.pipeline.steps import StepResult, dedup_step
-from bagel.pipeline.tasks import (
-    by_source,
-    convert_task,
-    decontaminator,
-    finish_task,
-    prepare_task,
-    render_task,
-    shard_plan,
-    slice_ids,
-)
+from bagel.pipeline.steps import dedup_step
+from bagel.pipeline.tasks import run_steps
 from bagel.records import RECORD_SCHEMA
 from bagel.sources.base import Source
 from bagel.sources.hub import HubUnavailable, exception_chain, hub_reads
@@ -127,42 +118,19 @@ def _init_worker(quiet: bool) -> None:
 
 
 def execute_local(recipe: Recipe, names: list[str], root: Path, workers: int, memory_budget: int) -> tuple:
-    """Run every step locally (per-source steps in ``workers`` processes); the step results and timings."""
-    timings: dict[str, float] = {}
+    """Run every step locally (units in ``workers`` processes, dedup with one seen-set in this process); the
+    step results and timings."""
     use_returning_memory_pool()
     pool = None
     if workers > 1:  # this process works too (see _map): workers - 1 more processes
         pool = ProcessPoolExecutor(workers - 1, mp_context=get_context("spawn"), initializer=_init_worker,
                                    initargs=(log.is_quiet(),))
     try:
-        t = time.perf_counter()
-        plan = shard_plan(recipe, names)
-        shards = by_source(names, plan, _map(pool, convert_task, [(recipe, n, root, i, s) for n, i, s in plan]))
-        prepared = _map(pool, prepare_task, [(recipe, n, root, parts) for n, parts in zip(names, shards)])
-        raise_failures([converted for converted, _ in prepared])
-        timings["convert+sample"] = time.perf_counter() - t
-
-        t = time.perf_counter()
-        sources = [src for _, src in recipe.enabled_sources()]
-        deduped = dedup_step(recipe, [(src, sampled) for src, (_, sampled) in zip(sources, prepared)], root,
-                             memory_budget)
-        timings["dedup"] = time.perf_counter() - t
-
-        t = time.perf_counter()
-        if pool is not None and recipe.decontamination.enabled:  # build (and cache) the benchmark indexes
-            decontaminator(recipe, root)()  # once here, not in every worker at the same time
-        finished = _map(pool, finish_task, [(recipe, n, d, root) for n, d in zip(names, deduped)])
-        timings["trim+decontam"] = time.perf_counter() - t
-
-        t = time.perf_counter()
-        clean = [dec for _, dec in finished]
-        id_paths, ids_key = slice_ids(recipe, clean)
-        rendered = _map(pool, render_task, [(recipe, n, c, root, id_paths, ids_key) for n, c in zip(names, clean)])
-        timings["render"] = time.perf_counter() - t
+        return run_steps(recipe, names, root, partial(_map, pool),
+                         lambda ordered: dedup_step(recipe, ordered, root, memory_budget), parallel=pool is not None)
     finally:
         if pool is not None:
             pool.shutdown()
-    return prepared, deduped, finished, rendered, timings
 
 
 def assemble(recipe: Recipe, out_dir: Path, names: list[str], executed: tuple, started: float,

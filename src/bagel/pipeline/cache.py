@@ -99,6 +99,11 @@ def concat_parquet(paths: list[Path], dst: Path, schema: pa.Schema) -> int:
                                        for p in paths for b in read_batches(p)))
 
 
+def row_count(path: Path) -> int:
+    """The number of rows of a parquet file (from its footer)."""
+    return pq.ParquetFile(path).metadata.num_rows
+
+
 def read_batches(path: Path, columns: list[str] | None = None, batch_size: int = 4096):
     """Record batches of a parquet file (bounded memory)."""
     return iter_parquet(path, batch_size, columns)

@@ -9,11 +9,13 @@ only a :class:`~bagel.pipeline.steps.StepResult` (counts and paths), never rows.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 from bagel.config import Recipe
 from bagel.pipeline import cache
+from bagel.pipeline.checks import raise_failures
 from bagel.pipeline.convert import Shard, convert_shard, convert_shards, join_shards
 from bagel.pipeline.steps import (
     StepResult,
@@ -24,6 +26,7 @@ from bagel.pipeline.steps import (
     trim_step,
 )
 
+Run = Callable[[Callable, list[tuple]], list]  # an executor's map: fn(*args) for each args, results in order
 _PROCESS_CACHE: dict = {}
 
 
@@ -92,6 +95,11 @@ def prepare_task(recipe: Recipe, name: str, root: Path, shards: list[StepResult]
     return converted, sample_step(recipe, source, converted, root)
 
 
+def index_task(recipe: Recipe, root: Path) -> None:
+    """Build (and cache on disk) the benchmark indexes once, before the workers that load them start."""
+    decontaminator(recipe, root)()
+
+
 def finish_task(recipe: Recipe, name: str, deduped: StepResult, root: Path) -> tuple[StepResult, StepResult]:
     """trim + decontam of one source."""
     cfg, source = _source(recipe, name)
@@ -109,3 +117,35 @@ def slice_ids(recipe: Recipe, clean: list[StepResult]) -> tuple[list[str], str]:
     """Where the final ids live, and a key of them (only ``slices`` mode depends on all ids)."""
     id_paths = [str(c.path) for c in clean]
     return id_paths, cache.key([c.key for c in clean]) if recipe.format.mode == "slices" else ""
+
+
+def run_steps(recipe: Recipe, names: list[str], root: Path, run: Run,
+              dedup: Callable[[list[tuple]], list[StepResult]], parallel: bool) -> tuple:
+    """Every step of a build, as units an executor runs: ``run`` maps a unit over its tasks (shards or
+    sources) and ``dedup`` deduplicates ``(source, sampled)`` pairs in load order. With ``parallel`` workers
+    the benchmark indexes are built by one task first. The step results per source and the timings."""
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    plan = shard_plan(recipe, names)
+    shards = by_source(names, plan, run(convert_task, [(recipe, n, root, i, s) for n, i, s in plan]))
+    prepared = run(prepare_task, [(recipe, n, root, parts) for n, parts in zip(names, shards)])
+    raise_failures([converted for converted, _ in prepared])
+    timings["convert+sample"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    sources = [src for _, src in recipe.enabled_sources()]
+    deduped = dedup([(src, sampled) for src, (_, sampled) in zip(sources, prepared)])
+    timings["dedup"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    if parallel and recipe.decontamination.enabled:
+        run(index_task, [(recipe, root)])
+    finished = run(finish_task, [(recipe, n, d, root) for n, d in zip(names, deduped)])
+    timings["trim+decontam"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    clean = [dec for _, dec in finished]
+    id_paths, ids_key = slice_ids(recipe, clean)
+    rendered = run(render_task, [(recipe, n, c, root, id_paths, ids_key) for n, c in zip(names, clean)])
+    timings["render"] = time.perf_counter() - t
+    return prepared, deduped, finished, rendered, timings
