@@ -1,13 +1,17 @@
 """Whole-build and rendering-step throughput and peak memory on synthetic bagel-shaped rows.
 
     python bench/build.py 20000 [200000 2000000] [--modes random,every] [--workers 1,2] [--parts 8]
+                          [--engines local,ray]
 
 For each N: writes N rows of bench/synth.py (the workload the original was timed on) as
 ``--parts`` parquet files, builds them with ``bagel build`` (dedup, refusal filter, n-gram
 decontamination against the bundled benchmarks, render, write) in a subprocess per
 ``--workers`` value, and prints input rows/s and the peak memory of the build's whole process
-tree (RSS summed over its processes, and PSS, which splits shared pages); then times the rendering
-step alone in this process (input rows/s, output rows/s, peak RSS). Reference, the
+tree (RSS summed over its processes, and PSS, which splits shared pages) and of the build process
+alone (the driver: with ``--engines ray`` the Ray processes it starts are its children, so the tree
+holds the workers and the driver column shows what the driver itself carries); with several
+engines, whether each engine's records/sft/dpo files are byte for byte the first engine's. Then it
+times the rendering step alone in this process (input rows/s, output rows/s, peak RSS). Reference, the
 original's rendering step on this machine kind at 20,000 rows: ~2,800 input rows/s and
 360 MB with one random format per item; ~1,100 rows/s and 450 MB with 3 of 4 formats.
 """
@@ -60,21 +64,24 @@ def _schema() -> pa.Schema:
                       ("rejected", pa.string())])
 
 
-def _tree_memory(proc: psutil.Process) -> tuple[int, int]:
-    """(RSS, PSS) summed over ``proc`` and its children. RSS counts a page shared by several
-    processes (libraries, the memory-mapped n-gram index) once per process; PSS splits it."""
-    rss = pss = 0
+def _tree_memory(proc: psutil.Process) -> tuple[int, int, int]:
+    """(RSS, PSS) summed over ``proc`` and its children, and ``proc``'s own RSS. RSS counts a page shared by
+    several processes (libraries, the memory-mapped n-gram index) once per process; PSS splits it."""
+    rss = pss = own = 0
     for p in [proc, *proc.children(recursive=True)]:
         try:
             info = p.memory_full_info()
         except psutil.Error:
             continue
         rss, pss = rss + info.rss, pss + getattr(info, "pss", info.rss)
-    return rss, pss
+        own = info.rss if p is proc else own
+    return rss, pss, own
 
 
-def time_build(files: list[Path], mode: str, workers: int, folder: Path) -> tuple[float, int, int]:
-    """Run ``bagel build`` on the synthetic files; (seconds, peak RSS and peak PSS of the process tree)."""
+def time_build(files: list[Path], mode: str, workers: int, folder: Path,
+               engine: str = "local") -> tuple[float, int, int, int]:
+    """Run ``bagel build`` on the synthetic files; (seconds, peak RSS and peak PSS of the process tree, peak RSS
+    of the build process alone)."""
     recipe = {
         "name": f"bench-{mode}",
         "seed": 42,
@@ -88,17 +95,22 @@ def time_build(files: list[Path], mode: str, workers: int, folder: Path) -> tupl
     path = folder / f"bench-{mode}.yaml"
     path.write_text(yaml.safe_dump(recipe))
     cmd = [sys.executable, "-m", "bagel.cli", "--quiet", "build", str(path), "--out", str(folder / f"out-{mode}"),
-           "--workers", str(workers)]
+           "--workers", str(workers), "--engine", engine]
     started = time.perf_counter()
     proc = psutil.Popen(cmd, stdout=subprocess.DEVNULL)
-    peak_rss = peak_pss = 0
+    peak_rss = peak_pss = peak_own = 0
     while proc.poll() is None:
-        rss, pss = _tree_memory(proc)
-        peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)
+        rss, pss, own = _tree_memory(proc)
+        peak_rss, peak_pss, peak_own = max(peak_rss, rss), max(peak_pss, pss), max(peak_own, own)
         time.sleep(0.1)
     if proc.returncode:
         raise SystemExit(f"build failed: {proc.returncode}")
-    return time.perf_counter() - started, peak_rss, peak_pss
+    return time.perf_counter() - started, peak_rss, peak_pss, peak_own
+
+
+def _same_bytes(out: Path, reference: Path) -> str:
+    names = ("records.parquet", "sft.parquet", "dpo.parquet")
+    return "yes" if all((out / n).read_bytes() == (reference / n).read_bytes() for n in names) else "NO"
 
 
 def time_render(records_path: Path, mode: str) -> tuple[int, int, float]:
@@ -123,21 +135,31 @@ def main() -> None:
     parser.add_argument("--modes", default="random,every")
     parser.add_argument("--workers", default="2", help="comma-separated: one build per value")
     parser.add_argument("--parts", type=int, default=8)
+    parser.add_argument("--engines", default="local", help="comma-separated: local, ray")
     args = parser.parse_args()
-    print(f"{'N':>9} {'mode':>7} {'workers':>7} | {'build s':>8} {'build rows/s':>12} {'peak RSS MB':>11} "
-          f"{'peak PSS MB':>11} | {'render in/s':>11} {'render out/s':>12}")
+    print(f"{'N':>9} {'mode':>7} {'workers':>7} {'engine':>6} | {'build s':>8} {'build rows/s':>12} "
+          f"{'peak RSS MB':>11} {'peak PSS MB':>11} {'driver MB':>9} {'same':>4} | {'render in/s':>11} "
+          f"{'render out/s':>12}")
     for n in args.sizes:
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
             files = write_synth(n, args.parts, folder)
             for mode in args.modes.split(","):
                 for workers in [int(w) for w in args.workers.split(",")]:
-                    seconds, rss, pss = time_build(files, mode, workers, folder / f"w{workers}")
-                    rows_in, rows_out, render_s = time_render(folder / f"w{workers}" / f"out-{mode}" / "records.parquet",
-                                                              mode)
-                    print(f"{n:>9} {mode:>7} {workers:>7} | {seconds:>8.1f} {n / seconds:>12,.0f} {rss / 2**20:>11,.0f} "
-                          f"{pss / 2**20:>11,.0f} | {rows_in / render_s:>11,.0f} {rows_out / render_s:>12,.0f}",
-                          flush=True)
+                    reference = None
+                    for engine in args.engines.split(","):
+                        build_dir = folder / f"w{workers}-{engine}"
+                        seconds, rss, pss, own = time_build(files, mode, workers, build_dir, engine)
+                        out = build_dir / f"out-{mode}"
+                        same = "-" if reference is None else _same_bytes(out, reference)
+                        render = ""
+                        if reference is None:
+                            rows_in, rows_out, render_s = time_render(out / "records.parquet", mode)
+                            render = f"{rows_in / render_s:>11,.0f} {rows_out / render_s:>12,.0f}"
+                            reference = out
+                        print(f"{n:>9} {mode:>7} {workers:>7} {engine:>6} | {seconds:>8.1f} {n / seconds:>12,.0f} "
+                              f"{rss / 2**20:>11,.0f} {pss / 2**20:>11,.0f} {own / 2**20:>9,.0f} {same:>4} | {render}",
+                              flush=True)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS of this bench process (rendering alone + data generation): {rss:,.0f} MB")
 
