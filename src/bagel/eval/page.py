@@ -23,8 +23,8 @@ def scores(results: dict) -> dict[Key, tuple[float, float | None]]:
     found = {}
     for task, metrics in results["results"].items():
         for name, value in metrics.items():
-            metric, _, filt = name.partition(",")
-            if metric.endswith("_stderr") or not isinstance(value, (int, float)) or isinstance(value, bool):
+            metric, comma, filt = name.partition(",")  # "acc,none"; "alias", "sample_len" have no filter
+            if not comma or metric.endswith("_stderr") or not isinstance(value, (int, float)) or isinstance(value, bool):
                 continue
             stderr = metrics.get(f"{metric}_stderr,{filt}")
             found[(task, metric, filt)] = (float(value), stderr if isinstance(stderr, (int, float)) else None)

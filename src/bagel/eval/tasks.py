@@ -8,6 +8,7 @@ definition, used instead with ``--use-hub``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
@@ -98,8 +99,10 @@ def _winogrande(row: Row) -> Row:
 
 
 def _humaneval(row: Row) -> Row:
-    """``task_id``, ``prompt``, ``test``, ``entry_point``."""
-    return {key: row[key] for key in ("task_id", "prompt", "test", "entry_point")}
+    """``task_id``, ``prompt``, ``test``, ``entry_point``, and ``answer_start``: the prompt that opens the answer,
+    its runs of 3+ newlines made two (bagel's chat templates collapse them in the answer, as in training)."""
+    out = {key: row[key] for key in ("task_id", "prompt", "test", "entry_point")}
+    return out | {"answer_start": re.sub(r"\n{3,}", "\n\n", row["prompt"])}
 
 
 def _drop(row: Row) -> Row:
