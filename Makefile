@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q -e ".[decontam,train,ray,dev]"
+	$(BIN)/python -m pip install -q -e ".[decontam,train,ray,eval,dev]"
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -22,7 +22,9 @@ demo: $(STAMP)
 	$(BIN)/bagel train dpo configs/demo-dpo.yaml
 	$(BIN)/bagel generate out/demo-models/dpo --format vicuna --temperature 0.7 --max-new-tokens 48 \
 		--prompt "Write a SQL query for the following: How many singers do we have?"
-	@echo "report: out/demo/report.html  card: out/demo/README.md  models: out/demo-models/"
+	$(BIN)/bagel eval out/demo-models/dpo --tasks arc_challenge,gsm8k,truthfulqa --limit 20 --max-gen-toks 64 \
+		--out out/demo-eval/dpo
+	@echo "report: out/demo/report.html  card: out/demo/README.md  models: out/demo-models/  eval: out/demo-eval/dpo/"
 
 bench: $(STAMP)
 	$(BIN)/python bench/build.py 20000 200000

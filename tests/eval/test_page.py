@@ -32,7 +32,8 @@ def test_side_by_side_page():
     page = render_eval_html(runs)
     assert "<title>bagel eval: sft vs dpo&lt;x&gt;</title>" in page and "dpo<x>" not in page
     assert '<td class="n">0.2500 <span class="stat">± 0.0100</span></td>' in page
-    assert '<td class="n"><b>0.5000 <span class="stat">± 0.0100</span></b><span class="stat"> (+0.2500)</span></td>' in page
+    assert ('<td class="n"><b>0.5000 <span class="stat">± 0.0100</span></b><span class="stat"> (+0.2500)</span></td>'
+            in page)
     assert '<span class="muted">—</span>' in page  # dpo has no gsm8k score
     assert "<td>chatml</td>" in page and "<td>out/demo-models/sft</td>" in page
 

@@ -9,7 +9,7 @@ import pytest
 from bagel.benchmarks.files import read_rows
 from bagel.benchmarks.registry import REGISTRY, bundled_path
 from bagel.errors import UserError
-from bagel.eval.code import build_programs
+from bagel.eval.functions import build_programs, pass_at_k
 from bagel.eval.taskfiles import select_tasks
 from bagel.eval.tasks import EVAL_TASKS
 
@@ -103,8 +103,6 @@ def test_every_config_builds_chat_requests_in_lm_eval(tmp_path, trained_dir):
 
 
 def test_humaneval_programs_run_in_lm_eval_sandbox():
-    from lm_eval.tasks.cruxeval.utils import pass_at_k
-
     doc = EVAL_TASKS["humaneval"].convert(first_bundled("humaneval"))
     solution = first_bundled("humaneval")["canonical_solution"]
     programs = build_programs([[solution + "```\nThat is all.", "    return 'nonsense'\n"]], [doc])

@@ -24,7 +24,8 @@ def scores(results: dict) -> dict[Key, tuple[float, float | None]]:
     for task, metrics in results["results"].items():
         for name, value in metrics.items():
             metric, comma, filt = name.partition(",")  # "acc,none"; "alias", "sample_len" have no filter
-            if not comma or metric.endswith("_stderr") or not isinstance(value, (int, float)) or isinstance(value, bool):
+            numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if not comma or metric.endswith("_stderr") or not numeric:
                 continue
             stderr = metrics.get(f"{metric}_stderr,{filt}")
             found[(task, metric, filt)] = (float(value), stderr if isinstance(stderr, (int, float)) else None)

@@ -100,7 +100,7 @@ def run_eval(options: EvalOptions) -> dict | None:
             task_manager=TaskManager(include_path=include_dir, include_defaults=options.use_hub),
             limit=options.lm_eval_limit,
             bootstrap_iters=options.bootstrap_iters,
-            gen_kwargs={"max_gen_toks": options.max_gen_toks} if options.max_gen_toks else None,
+            gen_kwargs=f"max_gen_toks={options.max_gen_toks}" if options.max_gen_toks else None,
             apply_chat_template=chat,
             fewshot_as_multiturn=chat,
             random_seed=options.seed,

@@ -18,6 +18,7 @@ from bagel.benchmarks import REGISTRY, parse_entry
 from bagel.benchmarks.files import read_rows
 from bagel.benchmarks.registry import bundled_path
 from bagel.errors import UserError
+from bagel.eval.functions import SHIM_MODULE
 from bagel.eval.tasks import EVAL_TASKS, JUDGED, EvalTask
 from bagel.log import logger
 
@@ -61,7 +62,11 @@ def _rows(task: EvalTask, path: str | None) -> tuple[list[dict], str]:
 
 
 def write_task(task: EvalTask, rows: list[dict], include_dir: Path) -> Path:
-    """Write ``rows`` as JSON Lines and the task's lm-eval config reading them; return the config path."""
+    """Write ``rows`` as JSON Lines and the task's lm-eval config reading them (plus the module of the
+    functions configs name, see :mod:`bagel.eval.functions`); return the config path."""
+    shim = include_dir / f"{SHIM_MODULE}.py"
+    shim.parent.mkdir(parents=True, exist_ok=True)
+    shim.write_text("from bagel.eval.functions import *  # noqa: F403\n", encoding="utf-8")
     data = include_dir / "data" / f"{task.task}.jsonl"
     data.parent.mkdir(parents=True, exist_ok=True)
     data.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")

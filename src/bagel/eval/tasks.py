@@ -81,7 +81,8 @@ def _truthfulqa(row: Row) -> Row:
     true, false = _split_answers(true), _split_answers(false)
     if not true or not false:
         raise ValueError("a TruthfulQA item needs true and false answers")
-    return {"question": question, "mc2_targets": {"choices": true + false, "labels": [1] * len(true) + [0] * len(false)}}
+    labels = [1] * len(true) + [0] * len(false)
+    return {"question": question, "mc2_targets": {"choices": true + false, "labels": labels}}
 
 
 def _winogrande(row: Row) -> Row:
