@@ -309,6 +309,8 @@ def eval_model(
     device: Annotated[Optional[str], typer.Option(help="cpu, cuda, cuda:N (default: cuda when there is one).")] = None,
     batch_size: Annotated[str, typer.Option(help="Batch size: N, auto or auto:N.")] = "1",
     dtype: Annotated[str, typer.Option(help="Weights dtype: auto, bfloat16, float16, float32.")] = "auto",
+    parallelize: Annotated[bool, typer.Option(help="Spread one copy of the model over all visible GPUs "
+                                              "(a model too big for one).")] = False,
     seed: Annotated[int, typer.Option(help="Seed of every random choice (python, numpy, torch, few-shot).")] = 42,
     use_hub: Annotated[bool, typer.Option(help="Use lm-eval's own task definitions (downloads from the hub); "
                                           "other lm-eval task names are accepted too.")] = False,
@@ -346,6 +348,7 @@ def eval_model(
     try:
         options = EvalOptions(
             model=model, fmt=fmt, limit=limit, device=device, batch_size=batch_size, dtype=dtype, seed=seed,
+            parallelize=parallelize,
             use_hub=use_hub, allow_code_execution=allow_code_execution, trust_remote_code=trust_remote_code,
             max_gen_toks=max_gen_toks,
             **({"tasks": [t for t in tasks.split(",") if t.strip()]} if tasks is not None else {}),

@@ -68,12 +68,13 @@ def resolve_model(path: str, fmt: str | None = None, trust_remote_code: bool = F
 
 
 def make_lm(model: EvalModel, *, device: str | None = None, batch_size: int | str = 1, dtype: str = "auto",
-            trust_remote_code: bool = False):
-    """lm-eval's ``HFLM`` for ``model``: weights loaded by name (so ``accelerate launch`` splits the data),
-    the adapter through HFLM's ``peft=``, and our tokenizer with its chat template."""
+            parallelize: bool = False, trust_remote_code: bool = False):
+    """lm-eval's ``HFLM`` for ``model``: weights loaded by name (so under ``accelerate launch`` each process
+    scores its share of the data, and ``parallelize`` spreads one copy over the GPUs), the adapter through
+    HFLM's ``peft=``, and our tokenizer with its chat template."""
     import torch
     from lm_eval.models.huggingface import HFLM
 
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     return HFLM(pretrained=model.base, peft=model.adapter, tokenizer=model.tokenizer, device=device,
-                batch_size=batch_size, dtype=dtype, trust_remote_code=trust_remote_code)
+                batch_size=batch_size, dtype=dtype, parallelize=parallelize, trust_remote_code=trust_remote_code)

@@ -33,6 +33,7 @@ class EvalOptions(BaseModel):
     device: str | None = None  # None: cuda when there is one (or accelerate's placement)
     batch_size: int | str = 1  # or "auto" / "auto:N"
     dtype: str = "auto"
+    parallelize: bool = False  # split one copy of the model over the visible GPUs (too big for one)
     seed: int = 42
     use_hub: bool = False
     allow_code_execution: bool = False
@@ -92,7 +93,7 @@ def run_eval(options: EvalOptions) -> dict | None:
                                  allow_code_execution=options.allow_code_execution)
         model = resolve_model(options.model, options.fmt, options.trust_remote_code)
         lm = make_lm(model, device=options.device, batch_size=options.batch_size, dtype=options.dtype,
-                     trust_remote_code=options.trust_remote_code)
+                     parallelize=options.parallelize, trust_remote_code=options.trust_remote_code)
         chat = model.template is not None
         results = simple_evaluate(
             model=lm,
@@ -127,6 +128,8 @@ def run_eval(options: EvalOptions) -> dict | None:
         "seed": options.seed,
         "device": str(lm.device),
         "batch_size": options.batch_size,
+        "dtype": options.dtype,
+        "parallelize": options.parallelize,
         "use_hub": options.use_hub,
         "versions": versions(),
     }
