@@ -71,9 +71,12 @@ def versions() -> dict[str, str]:
 
 def _environment(options: EvalOptions) -> None:
     """No hub access unless ``use_hub``; lm-eval's code-execution switch only with ``allow_code_execution``."""
-    if not options.use_hub:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if not options.use_hub and "HF_HUB_OFFLINE" not in os.environ:
+        os.environ["HF_HUB_OFFLINE"] = "1"
         os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+        import huggingface_hub.constants
+
+        huggingface_hub.constants.HF_HUB_OFFLINE = True  # read at its import, which may have happened already
     if options.allow_code_execution:
         os.environ["HF_ALLOW_CODE_EVAL"] = "1"
 
@@ -123,7 +126,7 @@ def run_eval(options: EvalOptions) -> dict | None:
         "requested": options.tasks,
         "task_sources": selection.sources,
         "skipped": selection.skipped,
-        "limit": options.limit,
+        "limit": options.lm_eval_limit,
         "max_gen_toks": options.max_gen_toks,
         "seed": options.seed,
         "device": str(lm.device),
