@@ -9,6 +9,7 @@ import pytest
 from bagel.errors import UserError
 from bagel.eval.page import render_eval_html, scores, write_eval_html
 from bagel.eval.results import load_results
+from tests.report.htmlcheck import Page
 
 
 def results(model: str, acc: float, em: float | None, fmt: str = "vicuna") -> dict:
@@ -36,6 +37,13 @@ def test_side_by_side_page():
             in page)
     assert '<span class="muted">—</span>' in page  # dpo has no gsm8k score
     assert "<td>chatml</td>" in page and "<td>out/demo-models/sft</td>" in page
+    parsed = Page(page)
+    assert parsed.doctype and not parsed.errors and parsed.ids == ["scores", "runs"]
+    assert parsed.table_with("task") == [
+        ["task", "metric", "filter", "sft", "dpo<x>"],
+        ["arc_challenge", "acc", "none", "0.2500 ± 0.0100", "0.5000 ± 0.0100 (+0.2500)"],
+        ["gsm8k", "exact_match", "strict-match", "0.5000", "—"],
+    ]
 
 
 def test_write_and_load(tmp_path):
