@@ -6,13 +6,16 @@ VENV ?= .venv
 BIN = $(VENV)/bin
 STAMP = $(VENV)/.installed
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench lock clean
 
-$(STAMP): pyproject.toml
+EXTRAS = decontam,train,ray,eval,dev
+
+# Installs are reproducible: every package is pinned by constraints.txt (`make lock` refreshes it).
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q -e ".[decontam,train,ray,eval,dev]"
+	$(BIN)/python -m pip install -q -c constraints.txt torch==2.13.0
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[$(EXTRAS)]"
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -34,6 +37,17 @@ bench: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# Re-resolve every dependency to the newest versions pyproject.toml allows and pin them in constraints.txt
+# (a fresh venv, so nothing installed by hand leaks in). Needs the package registry.
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install -q --upgrade pip
+	.lock-venv/bin/python -m pip install -q torch==2.13.0
+	.lock-venv/bin/python -m pip install -q ".[$(EXTRAS)]"
+	{ echo "# Exact versions that make demo/test install (pip -c). Refresh: make lock"; \
+	  .lock-venv/bin/python -m pip freeze --exclude bagel-mix | sed 's/+[A-Za-z0-9.]*$$//'; } > constraints.txt.tmp
+	mv constraints.txt.tmp constraints.txt && rm -rf .lock-venv
 
 clean:
 	rm -rf out

@@ -61,26 +61,62 @@ def build(
     engine: Annotated[str, typer.Option(help="local or ray.")] = "local",
     dedup_memory_mb: Annotated[int, typer.Option(min=1, help="Memory for the dedup seen-set before it spills to "
                                                   "disk (8 bytes per id).")] = 512,
+    frozen: Annotated[bool, typer.Option("--frozen", help="Refuse hub sources the recipe's lock file does not "
+                                         "pin to a commit (see `bagel lock`).")] = False,
+    skip_unavailable: Annotated[bool, typer.Option("--skip-unavailable", help="Build without hub sources that "
+                                                   "are gated, missing or unreachable; the report lists them.")] = False,
 ) -> None:
-    """Build the mix described by RECIPE: load, convert, dedup, filter, decontaminate, render, write."""
+    """Build the mix described by RECIPE: load, convert, dedup, filter, decontaminate, render, write.
+
+    Hub sources read the commits pinned in RECIPE's lock file (RECIPE.lock.yaml) when it exists.
+    """
     from bagel.config import load_recipe
+    from bagel.lock import apply_lock, check_pins, lock_path, read_lock
     from bagel.pipeline.build import run_build
     from bagel.report import print_summary
 
     cfg = load_recipe(recipe)
     if seed is not None:
         cfg = cfg.model_copy(update={"seed": seed})
+    if lock_path(recipe).exists():
+        apply_lock(cfg, read_lock(lock_path(recipe)))
+    check_pins(cfg, recipe, frozen=frozen)
     out_dir = out or Path("out") / cfg.name
-    report = run_build(cfg, out_dir, workers=workers, engine=engine, memory_budget=dedup_memory_mb << 20)
+    report = run_build(cfg, out_dir, workers=workers, engine=engine, memory_budget=dedup_memory_mb << 20,
+                       skip_unavailable=skip_unavailable)
     print_summary(report)
 
 
 @app.command()
-def sources() -> None:
-    """List the registered sources: name, kind, confidence, hub id."""
-    from bagel.sources import print_sources
+@user_errors
+def lock(
+    recipe: Annotated[Path, typer.Argument(help="Recipe YAML.")],
+    skip_unavailable: Annotated[bool, typer.Option("--skip-unavailable", help="Leave sources the hub refuses "
+                                                   "(gated, missing) unpinned instead of failing.")] = False,
+) -> None:
+    """Pin every hub source of RECIPE to the hub's current commit, in RECIPE.lock.yaml beside it (needs network)."""
+    from bagel.config import load_recipe
+    from bagel.lock import lock_path, make_lock, write_lock
 
-    print_sources()
+    cfg = load_recipe(recipe)
+    data = make_lock(cfg, Path(recipe).name, skip_unavailable=skip_unavailable)
+    write_lock(lock_path(recipe), data)
+    reads = sum(len(entries) for entries in data["sources"].values())
+    typer.echo(f"wrote {lock_path(recipe)}: {len(data['sources'])} sources, {reads} hub reads pinned")
+
+
+@app.command()
+def sources(
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list (name, kind, hub_id, revision, config, "
+                                          "split, data_files, license, confidence, hub_reads).")] = False,
+) -> None:
+    """List the registered sources: name, kind, confidence, hub id."""
+    from bagel.sources import print_sources, sources_json
+
+    if as_json:
+        typer.echo(sources_json())
+    else:
+        print_sources()
 
 
 @app.command()

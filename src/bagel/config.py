@@ -11,7 +11,7 @@ import dataclasses
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from bagel.configfile import load_yaml_model
 from bagel.decontam.options import DecontamOptions
@@ -39,6 +39,7 @@ class SourceConfig(StrictModel):
     hub_config: str | None = None
     split: str | None = None
     data_files: list[str] | None = None
+    revision: str | None = None  # hub branch, tag or commit sha to read (default: the source's own, else main)
     confidence: int | None = Field(None, ge=0, le=9)
     sample: int | None = Field(None, ge=0)  # override the source's default sample size; 0 = no sampling
     cap: bool = True  # apply the recipe's cap to this source
@@ -47,6 +48,11 @@ class SourceConfig(StrictModel):
     options: dict = Field(default_factory=dict)
     shape: Shape | None = None  # declare a source that is not registered
     columns: dict[str, str | None] = Field(default_factory=dict)
+    _pins: dict[str, str] = PrivateAttr(default_factory=dict)  # "hub_id@ref" -> commit, from the lock file
+
+    def pin(self, pins: dict[str, str]) -> None:
+        """Pin this source's hub reads to the commits of ``pins`` (a lock file's entry for it)."""
+        self._pins = dict(pins)
 
     def resolve(self) -> Source:
         """The :class:`Source` this entry describes, overrides applied."""
@@ -75,6 +81,8 @@ class SourceConfig(StrictModel):
             "hub_config": self.hub_config or base.hub_config,
             "split": self.split or base.split,
             "data_files": tuple(self.data_files) if self.data_files else base.data_files,
+            "revision": self.revision or base.revision,
+            "pins": dict(self._pins),
         }
         return dataclasses.replace(base, **changes)
 

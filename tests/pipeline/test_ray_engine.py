@@ -1,7 +1,17 @@
-"""The Ray Data engine gives the same rows and ids as the local engine (local Ray, 2 CPUs)."""
+"""The Ray Data engine gives the same rows and ids as the local engine: on a Ray the build starts
+itself (local, 2 CPUs) and on a Ray head started apart from the build, as a cluster is used.
+Every Ray process here listens on the loopback address 127.0.0.2 and is stopped by the test."""
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -13,6 +23,8 @@ from bagel.pipeline.build import run_build
 
 ray = pytest.importorskip("ray")
 DEMO = Path(__file__).resolve().parents[2] / "recipes" / "demo.yaml"
+LOOPBACK = "127.0.0.2"
+OUTPUTS = ("records.parquet", "sft.parquet", "dpo.parquet")
 
 
 def _rows(path: Path) -> list[tuple]:
@@ -20,24 +32,89 @@ def _rows(path: Path) -> list[tuple]:
     return sorted(tuple(str(v) for v in row.values()) for row in table.to_pylist())
 
 
-def test_ray_engine_equals_local_on_the_demo(tmp_path):
+@pytest.fixture(scope="module")
+def recipe_path(tmp_path_factory) -> Path:
     recipe = yaml.safe_load(DEMO.read_text())
     recipe["decontamination"] = {"preset": "ngram"}
     for source in recipe["sources"]:
         source["path"] = str((DEMO.parent / source["path"]).resolve())
-    path = tmp_path / "demo.yaml"
+    path = tmp_path_factory.mktemp("recipe") / "demo.yaml"
     path.write_text(yaml.safe_dump(recipe))
-    local = run_build(load_recipe(path), tmp_path / "local")
+    return path
+
+
+@pytest.fixture(scope="module")
+def local_build(recipe_path, tmp_path_factory) -> tuple[dict, Path]:
+    out = tmp_path_factory.mktemp("local")
+    return run_build(load_recipe(recipe_path), out), out
+
+
+def _same_as_local(local: tuple[dict, Path], report: dict, out: Path) -> None:
+    local_report, local_out = local
+    assert report["outputs"] == local_report["outputs"]
+    assert report["sources"].keys() == local_report["sources"].keys()
+    for name, info in local_report["sources"].items():
+        for step, counts in info["steps"].items():
+            assert report["sources"][name]["steps"][step]["kept"] == counts["kept"], (name, step)
+            assert report["sources"][name]["steps"][step]["dropped"] == counts["dropped"], (name, step)
+    for name in OUTPUTS:
+        assert _rows(out / name) == _rows(local_out / name)
+    assert local_report["outputs"]["records"] > 3000
+
+
+def test_ray_engine_equals_local_on_the_demo(recipe_path, local_build, tmp_path):
     try:
-        remote = run_build(load_recipe(path), tmp_path / "ray", engine="ray", workers=2)
+        remote = run_build(load_recipe(recipe_path), tmp_path / "ray", engine="ray", workers=2)
+        assert {node["NodeManagerAddress"] for node in ray.nodes()} == {LOOPBACK}  # loopback only
     finally:
         ray.shutdown()
-    assert remote["outputs"] == local["outputs"]
-    assert remote["sources"].keys() == local["sources"].keys()
-    for name, info in local["sources"].items():
-        for step, counts in info["steps"].items():
-            assert remote["sources"][name]["steps"][step]["kept"] == counts["kept"], (name, step)
-            assert remote["sources"][name]["steps"][step]["dropped"] == counts["dropped"], (name, step)
-    for name in ("records.parquet", "sft.parquet", "dpo.parquet"):
-        assert _rows(tmp_path / "ray" / name) == _rows(tmp_path / "local" / name)
-    assert local["outputs"]["records"] > 3000
+    _same_as_local(local_build, remote, tmp_path / "ray")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((LOOPBACK, 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def ray_head():
+    """A Ray head started apart from the build (`ray start --head`), stopped with its whole process group."""
+    port = _free_port()
+    temp_dir = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # its own session dir: short socket paths, no trace in /tmp/ray
+    ray_cli = str(Path(sys.executable).with_name("ray"))
+    head = subprocess.Popen(
+        [ray_cli, "start", "--head", "--block", "--node-ip-address", LOOPBACK, "--port", str(port),
+         "--num-cpus", "2", "--include-dashboard", "false", "--disable-usage-stats", "--temp-dir", temp_dir],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        for line in head.stdout:
+            if "Ray runtime started" in line:
+                break
+        else:
+            pytest.fail("the Ray head did not start")
+        yield f"{LOOPBACK}:{port}"
+    finally:
+        os.killpg(head.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        while head.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        try:
+            os.killpg(head.pid, signal.SIGKILL)  # whatever ignored SIGTERM (ray's monitor)
+        except ProcessLookupError:
+            pass
+        head.wait(10)
+        shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+def test_build_on_a_ray_head_started_apart_equals_local(recipe_path, local_build, ray_head, tmp_path):
+    out = tmp_path / "cluster"
+    env = {**os.environ, "RAY_ADDRESS": ray_head, "RAY_AUTH_MODE": "token"}
+    bagel = str(Path(sys.executable).with_name("bagel"))
+    done = subprocess.run([bagel, "build", str(recipe_path), "--out", str(out), "--engine", "ray", "--workers", "2"],
+                          env=env, capture_output=True, text=True, timeout=500)
+    assert done.returncode == 0, done.stderr[-3000:]
+    import json
+
+    report = json.loads((out / "report.json").read_text())
+    _same_as_local(local_build, report, out)

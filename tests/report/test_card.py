@@ -90,3 +90,52 @@ def test_size_category(rows, category):
 ])
 def test_hub_license(license, hub):
     assert hub_license(license) == hub
+
+
+SHA = "0123456789abcdef0123456789abcdef01234567"  # a made-up commit
+
+
+def test_card_lists_license_hub_id_and_revision_per_source(build_dir):
+    import json
+
+    from bagel.report.card import render_card
+
+    report = json.loads((build_dir / "report.json").read_text())
+    report["sources"]["alpha"].update(origin="hub", revision=SHA, hub_reads=[
+        {"hub_id": "org/alpha", "ref": "main", "revision": SHA, "config": None, "split": "train", "data_files": None}])
+    report["sources"]["beta"].update(origin="hub", revision=None, hub_reads=[
+        {"hub_id": "org/beta", "ref": "refs/convert/parquet", "revision": None, "config": "default", "split": "train",
+         "data_files": None}])
+    report["sources"]["gamma"].update(origin="download", revision=None, hub_reads=[])
+    _, body = split_card(render_card(report))
+    assert md_table(body, "## Licenses and revisions") == [
+        ["`alpha`", "MIT", "org/alpha", SHA],
+        ["`beta`", "CC-BY-SA-4.0", "org/beta", "unpinned (refs/convert/parquet)"],
+        ["`gamma`", "Public domain (Project Gutenberg)", "downloaded", "—"],
+    ]
+    assert "non-commercial" not in body.lower()
+    assert "Skipped sources" not in body
+
+
+def test_card_warns_when_a_license_is_non_commercial(build_dir):
+    import json
+
+    from bagel.report.card import render_card
+
+    report = json.loads((build_dir / "report.json").read_text())
+    report["sources"]["beta"]["license"] = "CC-BY-NC-4.0"
+    _, body = split_card(render_card(report))
+    assert ("> **Warning: non-commercial licenses.** `beta` (CC-BY-NC-4.0): rows of these sources may not be used "
+            "commercially") in body
+    assert md_table(body, "## Licenses and revisions")[1] == ["`beta`", "CC-BY-NC-4.0", "org/beta", "—"]
+
+
+@pytest.mark.parametrize("license, restricted", [
+    ("CC-BY-NC-4.0", True), ("cc-by-nc-sa-4.0", True), ("Non-commercial research only", True),
+    ("Apache-2.0", False), ("unknown", False), ("LMSYS-Chat-1M Dataset License Agreement", False), (None, False),
+])
+def test_non_commercial_licenses(license, restricted):
+    from bagel.report.provenance import non_commercial
+
+    report = {"sources": {"s": {"license": license, "confidence": 1, "kind": "sft"}}}
+    assert non_commercial(report) == ([("s", license)] if restricted else [])

@@ -32,6 +32,7 @@ def test_passage_question_answer_text_and_stratum():
     assert counts == {"in": 3, "kept": 2, "malformed:missing_field:correct_answer_num": 1}
 
 
-def test_every_split_300_each():
+def test_every_language_file_300_each():
     source = registry()["belebele"]
-    assert (source.hub_id, source.split, source.sample) == ("facebook/belebele", None, Sample(300, stratify="each"))
+    assert (source.hub_id, source.split, source.data_files, source.sample) == (
+        "facebook/belebele", "train", ("data/*.jsonl",), Sample(300, stratify="each"))

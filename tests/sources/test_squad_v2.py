@@ -38,5 +38,5 @@ def test_phrases_are_an_option():
 
 def test_declaration():
     source = registry()["squad_v2"]
-    assert (source.hub_id, source.split, source.confidence, source.sample) == ("squad_v2", "train", 3, Sample(25_000))
+    assert (source.hub_id, source.split, source.confidence, source.sample) == ("rajpurkar/squad_v2", "train", 3, Sample(25_000))
     assert len(source.options["dont_know"]) == 5

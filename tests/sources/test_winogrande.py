@@ -26,5 +26,5 @@ def test_answer_1_is_option1_else_option2():
 
 def test_declaration():
     source = registry()["winogrande"]
-    assert (source.hub_id, source.hub_config, source.split) == ("winogrande", "winogrande_xl", "train")
+    assert (source.hub_id, source.hub_config, source.split) == ("allenai/winogrande", "winogrande_xl", "train")
     assert (source.confidence, source.sample) == (3, Sample(10_000))

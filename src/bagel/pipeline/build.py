@@ -35,6 +35,8 @@ from bagel.pipeline.steps import (
     trim_step,
 )
 from bagel.records import RECORD_SCHEMA
+from bagel.sources.base import Source
+from bagel.sources.hub import HubUnavailable, exception_chain, hub_reads
 
 STEPS = ("convert", "sample", "dedup", "trim", "decontam", "render")
 _PROCESS_CACHE: dict = {}
@@ -125,26 +127,59 @@ def _concat_jsonl(paths: list[Path], dst: Path) -> list[dict]:
 
 
 def run_build(recipe: Recipe, out_dir: Path, *, workers: int = 1, engine: str = "local",
-              memory_budget: int = 512 << 20) -> dict:
+              memory_budget: int = 512 << 20, skip_unavailable: bool = False) -> dict:
     """Build ``recipe`` into ``out_dir`` with the ``local`` or ``ray`` engine; returns the report.
 
     Both engines run the same steps and leave the same per-source step outputs; the outputs
-    and the report are then assembled the same way.
+    and the report are then assembled the same way. A hub source that cannot be read (gated,
+    missing, unreachable) stops the build with one line, or with ``skip_unavailable`` is left
+    out (the steps run again without it, every other source's steps coming from the cache) and
+    listed in the report under ``skipped``.
     """
     out_dir = Path(out_dir)
     started = time.perf_counter()
-    names = [src.name for _, src in recipe.enabled_sources()]
-    if not names:
-        raise UserError("the recipe enables no source")
+    skipped: list[dict] = []
+    while True:
+        names = [src.name for _, src in recipe.enabled_sources()]
+        if not names:
+            raise UserError("the recipe enables no source" + (" (every one was skipped)" if skipped else ""))
+        try:
+            executed = _execute(recipe, names, out_dir, workers, engine, memory_budget)
+            break
+        except Exception as err:  # noqa: BLE001 - only a source that cannot be read is handled here
+            failed = _unavailable(err)
+            if failed is None:
+                raise
+            if not skip_unavailable or failed.source is None:
+                raise failed from None
+            log.logger.warning("%s; skipped (--skip-unavailable)", failed)
+            skipped.append(failed.as_dict())
+            recipe = _without(recipe, failed.source)
+    return assemble(recipe, out_dir, names, executed, started, skipped)
+
+
+def _execute(recipe: Recipe, names: list[str], out_dir: Path, workers: int, engine: str, memory_budget: int):
     if engine == "local":
-        executed = execute_local(recipe, names, out_dir / "cache", workers, memory_budget)
-    elif engine == "ray":
+        return execute_local(recipe, names, out_dir / "cache", workers, memory_budget)
+    if engine == "ray":
         from bagel.pipeline.ray_engine import execute_ray
 
-        executed = execute_ray(recipe, names, out_dir / "cache", workers, memory_budget)
-    else:
-        raise UserError(f"unknown engine {engine!r} (local or ray)")
-    return assemble(recipe, out_dir, names, executed, started)
+        return execute_ray(recipe, names, out_dir / "cache", workers, memory_budget)
+    raise UserError(f"unknown engine {engine!r} (local or ray)")
+
+
+def _unavailable(err: BaseException) -> HubUnavailable | None:
+    """The :class:`HubUnavailable` behind ``err`` (a worker process or Ray may wrap it), if any."""
+    return next((e for e in exception_chain(err) if isinstance(e, HubUnavailable)), None)
+
+
+def _without(recipe: Recipe, name: str) -> Recipe:
+    """A copy of ``recipe`` with source ``name`` disabled (pins kept)."""
+    copy = recipe.model_copy(deep=True)
+    for cfg in copy.sources:
+        if cfg.name == name:
+            cfg.enabled = False
+    return copy
 
 
 def _init_worker(quiet: bool) -> None:
@@ -194,7 +229,8 @@ def slice_ids(recipe: Recipe, clean: list[StepResult]) -> tuple[list[str], str]:
     return id_paths, cache.key([c.key for c in clean]) if recipe.format.mode == "slices" else ""
 
 
-def assemble(recipe: Recipe, out_dir: Path, names: list[str], executed: tuple, started: float) -> dict:
+def assemble(recipe: Recipe, out_dir: Path, names: list[str], executed: tuple, started: float,
+             skipped: list[dict] | None = None) -> dict:
     """Concatenate the per-source outputs into the build outputs and write the report."""
     prepared, deduped, finished, rendered, timings = executed
     clean = [dec for _, dec in finished]
@@ -210,7 +246,9 @@ def assemble(recipe: Recipe, out_dir: Path, names: list[str], executed: tuple, s
     timings["write"] = time.perf_counter() - t
 
     per_source = {}
-    sources = [src for _, src in recipe.enabled_sources()]  # resolved once, in the order of `names`
+    pairs = recipe.enabled_sources()  # resolved once, in the order of `names`
+    sources = [src for _, src in pairs]
+    local = {src.name: cfg.path is not None for cfg, src in pairs}
     for name, source, (conv, samp), ded, (trim, dec), ren in zip(names, sources, prepared, deduped, finished,
                                                                    rendered):
         per_source[name] = {
@@ -220,13 +258,24 @@ def assemble(recipe: Recipe, out_dir: Path, names: list[str], executed: tuple, s
             "license": source.license,
             "steps": {r.step: r.as_dict() for r in (conv, samp, ded, trim, dec, ren)},
         }
+        per_source[name].update(provenance(source, local=local[name]))
         for step in per_source[name]["steps"].values():
             for k in ("removals", "sft", "dpo"):
                 step.pop(k, None)
     report = make_report(recipe, per_source, outputs, removals, timings, time.perf_counter() - started)
+    report["skipped"] = skipped or []
     cache.atomic_write_json(out_dir / "report.json", report)
     _write_views(out_dir)
     return report
+
+
+def provenance(source: Source, local: bool) -> dict:
+    """Where a source's rows came from: ``origin`` (hub, local file, download), the commit its own hub
+    read loaded (``revision``, None when unpinned or not from the hub) and every hub read it made."""
+    reads = [read.as_dict(source.pins) for read in hub_reads(source, local)]
+    own = [read for read in reads if read["hub_id"] == source.hub_id and not local]
+    origin = "local" if local else "hub" if source.hub_id else "download"
+    return {"origin": origin, "revision": own[0]["revision"] if own else None, "hub_reads": reads}
 
 
 def _step_totals(per_source: dict) -> dict:

@@ -15,6 +15,7 @@ from bagel.errors import UserError
 from bagel.filters import RefusalMatcher, refusal_text
 from bagel.log import logger
 from bagel.sources.base import ConvertContext, Skip, Source
+from bagel.sources.hub import load_revision
 from bagel.sources.io import MALFORMED, read_hub, read_local
 from bagel.validate import record_problem
 
@@ -29,7 +30,8 @@ def source_rows(source: Source, path=None, batch_size: int = 2048) -> Iterator[l
         return source.fetch(source)
     if source.hub_id is None:
         raise UserError(f"source {source.name}: no hub id; give a local `path:`")
-    return read_hub(source.hub_id, source.hub_config, source.split, source.data_files, batch_size)
+    revision = load_revision(source.pins, source.hub_id, source.revision)
+    return read_hub(source.hub_id, source.hub_config, source.split, source.data_files, batch_size, revision=revision)
 
 
 def _guarded(rows: Iterable[dict], counts: Counter) -> Iterator[dict]:

@@ -38,6 +38,7 @@ PATH = "path"  # the column read_parquet(include_paths=True) adds
 REMOVAL = "_removal"
 # an actor reserves half a CPU, so file listing and reads always find one free (else they starve)
 ACTOR_CPUS = 0.5
+LOCAL_NODE_IP = "127.0.0.2"  # where a build-started Ray listens
 
 
 def _start(workers: int):
@@ -45,8 +46,12 @@ def _start(workers: int):
 
     if not ray.is_initialized():
         address = os.environ.get("RAY_ADDRESS")
-        ray.init(address=address, num_cpus=None if address else workers, include_dashboard=False,
-                 log_to_driver=False, configure_logging=False)
+        # Without RAY_ADDRESS the build starts a Ray of its own ("local": never whatever cluster a past
+        # `ray start` left recorded in /tmp/ray) that listens on a loopback address only; Ray rewrites
+        # 127.0.0.1 to the machine's interface address, so another address of the loopback range is used.
+        local = {} if address else {"address": "local", "num_cpus": workers, "_node_ip_address": LOCAL_NODE_IP}
+        ray.init(**({"address": address} | local), include_dashboard=False, log_to_driver=False,
+                 configure_logging=False)
     context = ray.data.DataContext.get_current()
     context.execution_options.preserve_order = True
     context.enable_progress_bars = not log.is_quiet()

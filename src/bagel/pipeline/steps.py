@@ -28,6 +28,7 @@ from bagel.pipeline.convert import STRATUM, convert_source, source_rows
 from bagel.pipeline.sample import hashes, lowest, sample_mask
 from bagel.records import RECORD_SCHEMA
 from bagel.sources.base import ConvertContext, Source
+from bagel.sources.hub import HubUnavailable, hub_reads
 from bagel.sources.io import fingerprint
 
 CONVERTED_SCHEMA = RECORD_SCHEMA.append(pa.field(STRATUM, pa.string()))
@@ -84,7 +85,7 @@ def _finish(result: StepResult, entry: cache.Entry, started: float) -> StepResul
 
 def source_spec(source: Source, cfg: SourceConfig) -> dict:
     """Everything about a source that its converted output depends on (no function objects)."""
-    return {
+    spec = {
         "name": source.name,
         "confidence": source.confidence,
         "hub": [source.hub_id, source.hub_config, source.split, source.data_files],
@@ -93,6 +94,10 @@ def source_spec(source: Source, cfg: SourceConfig) -> dict:
         "path": fingerprint(cfg.path) if cfg.path is not None else None,
         "shape": [cfg.shape, cfg.columns],
     }
+    reads = hub_reads(source, local=cfg.path is not None)
+    if reads:  # what is read from the hub, at which commit (an unpinned read is keyed by its ref)
+        spec["hub_reads"] = [read.as_dict(source.pins) for read in reads]
+    return spec
 
 
 def _table(records: list[dict]) -> pa.Table:
@@ -108,10 +113,13 @@ def convert_step(recipe: Recipe, cfg: SourceConfig, source: Source, root: Path) 
     if hit := _cached("convert", source.name, entry, entry_key):
         return hit
     started = time.perf_counter()
-    ctx = ConvertContext(source.name, recipe.seed, dict(source.options))
+    ctx = ConvertContext(source.name, recipe.seed, dict(source.options), pins=source.pins)
     batches = convert_source(source, source_rows(source, cfg.path, recipe.batch_size), ctx, refusal)
     tables = (_table(batch) for batch in progress_batches(batches, desc=f"convert {source.name}"))
-    cache.write_parquet(entry.data, CONVERTED_SCHEMA, tables)
+    try:
+        cache.write_parquet(entry.data, CONVERTED_SCHEMA, tables)
+    except HubUnavailable as err:  # name the source in the one-line error
+        raise err.for_source(source.name) from None
     counts = Counter(ctx.counts)
     rows_in, kept = counts.pop("in", 0), counts.pop("kept", 0)
     return _finish(StepResult("convert", source.name, entry.data, entry_key, rows_in, kept, dict(counts)), entry,

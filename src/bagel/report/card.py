@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from huggingface_hub import DatasetCardData
 
-from bagel.report import order
+from bagel.report import order, provenance
 
 # License ids the Hub accepts (https://huggingface.co/docs/hub/repositories-licenses) that bagel's sources use.
 HUB_LICENSES = frozenset({
@@ -89,7 +89,29 @@ def render_card(report: dict) -> str:
         "## Sources",
         "Each row keeps the license of its source.",
         _md_table(["source", "kind", "license", "hub id", "confidence", "records", "sft rows", "dpo rows"], sources),
+        *provenance_section(report),
         "## Decontamination",
         f"Training items removed as matches of benchmark items: {dec['removed']:,}."
         + ("\n\n" + _md_table(["source", "benchmark", "removed"], removals) if removals else ""),
     ]) + "\n"
+
+
+def provenance_section(report: dict) -> list[str]:
+    """The card's "Licenses and revisions" section: each source's license, hub id and the commit it read, a
+    warning when a license is non-commercial, and the sources skipped because the hub refused them."""
+    parts = ["## Licenses and revisions",
+             "Each source with its license, where its rows came from and the hub commit read "
+             "(`unpinned` when the build had no lock file entry for it: run `bagel lock`).",
+             _md_table(["source", "license", "hub id", "revision"],
+                       [[f"`{name}`", *cells] for name, *cells in provenance.rows(report)])]
+    restricted = provenance.non_commercial(report)
+    if restricted:
+        names = ", ".join(f"`{name}` ({license})" for name, license in restricted)
+        parts.append(f"> **Warning: non-commercial licenses.** {names}: rows of these sources may not be used "
+                     "commercially, so neither may this mix as a whole (or drop those sources).")
+    skipped = provenance.skipped(report)
+    if skipped:
+        parts.append("### Skipped sources\n\nThe hub could not serve these sources, so the build went on "
+                     "without them (`--skip-unavailable`):\n\n"
+                     + "\n".join(f"- {_md(provenance.skipped_line(entry))}" for entry in skipped))
+    return parts

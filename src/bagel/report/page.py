@@ -13,7 +13,7 @@ import yaml
 
 from bagel.config import Recipe
 from bagel.records import KINDS
-from bagel.report import order, svg
+from bagel.report import order, provenance, svg
 from bagel.report.stats import EDGES, TableStats
 from bagel.report.style import CSS
 
@@ -93,6 +93,21 @@ def overview(report: dict) -> str:
                      f"{steps['render'].get('dpo_rows', 0):,}"])
     return _table(["source", "kind", "confidence", "license", "hub id", "rows in", "records", "sft rows", "dpo rows"],
                   rows, {2, 5, 6, 7, 8})
+
+
+def sources_provenance(report: dict) -> str:
+    """Licenses and hub revisions per source, a non-commercial warning, and the skipped sources."""
+    html = "<h3>Licenses and revisions</h3>" + _table(
+        ["source", "license", "hub id", "revision"], [[escape(cell) for cell in row] for row in provenance.rows(report)])
+    restricted = provenance.non_commercial(report)
+    if restricted:
+        names = ", ".join(f"{escape(name)} ({escape(license)})" for name, license in restricted)
+        html += f'<p class="warn">Non-commercial licenses: {names}. This mix may not be used commercially.</p>'
+    skipped = provenance.skipped(report)
+    if skipped:
+        html += ("<h3>Skipped sources</h3><ul>"
+                 + "".join(f"<li>{escape(provenance.skipped_line(entry))}</li>" for entry in skipped) + "</ul>")
+    return html
 
 
 def composition(report: dict) -> str:
@@ -302,7 +317,7 @@ def render_html(report: dict, tables: dict[str, TableStats], token_note: str | N
     """The whole report page."""
     body = [
         header(report),
-        _section("overview", "Sources", overview(report)),
+        _section("overview", "Sources", overview(report) + sources_provenance(report)),
         _section("composition", "Composition of the mix", composition(report)),
         _section("funnel", "Funnel: rows kept and dropped per step", funnel(report)),
         _section("lengths", "Length distributions", lengths(tables, token_note)),

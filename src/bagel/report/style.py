@@ -12,6 +12,7 @@ main { max-width:1280px; margin:0 auto; padding:8px 24px 48px; }
 section { border-top:1px solid var(--line); padding-top:8px; margin-top:24px; scroll-margin-top:48px; }
 h1 { font-size:24px; margin:16px 0 4px; } h2 { font-size:20px; margin:8px 0 12px; } h3 { font-size:15px; margin:18px 0 8px; }
 p.note, .muted { color:var(--muted); }
+p.warn { color:var(--bad); font-weight:600; }
 .meta span { display:inline-block; margin:0 14px 4px 0; color:var(--muted); } .meta code { color:var(--fg); }
 .cards { display:flex; gap:12px; flex-wrap:wrap; margin:14px 0; }
 .card { border:1px solid var(--line); border-radius:8px; padding:10px 16px; min-width:140px; background:var(--bg); }

@@ -7,7 +7,7 @@ from collections import Counter
 from rich.console import Console
 from rich.table import Table
 
-from bagel.report import order
+from bagel.report import order, provenance
 
 
 def print_summary(report: dict, console: Console | None = None) -> None:
@@ -32,3 +32,5 @@ def print_summary(report: dict, console: Console | None = None) -> None:
     out = report["outputs"]
     console.print(f"records: {out['records']}  sft rows: {out['sft']}  dpo rows: {out['dpo']}  "
                   f"decontaminated: {report['decontamination']['removed']}  time: {report['timings']['total']}s")
+    for entry in provenance.skipped(report):
+        console.print(f"skipped {provenance.skipped_line(entry)}", markup=False, highlight=False)

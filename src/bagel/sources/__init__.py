@@ -16,7 +16,7 @@ from rich.table import Table
 from bagel.errors import UserError
 from bagel.sources.base import ConvertContext, Sample, Skip, Source
 
-__all__ = ["ConvertContext", "Sample", "Skip", "Source", "get_source", "registry", "print_sources"]
+__all__ = ["ConvertContext", "Sample", "Skip", "Source", "get_source", "registry", "print_sources", "sources_json"]
 
 _NOT_SOURCES = {"base", "shapes", "generic", "io", "humaneval_filter", "convert"}
 
@@ -52,6 +52,33 @@ def print_sources() -> None:
         hub = source.hub_id or "-"
         if source.hub_config:
             hub += f" ({source.hub_config})"
+        if source.revision:
+            hub += f" @{source.revision}"
         sample = str(source.sample.n) if source.sample else "-"
         table.add_row(source.name, source.kind, str(source.confidence), hub, sample, source.license)
     Console(width=160).print(table)
+
+
+def source_entry(source: Source) -> dict:
+    """The ``bagel sources --json`` entry of ``source``: its declaration and the hub reads it makes.
+
+    ``revision`` is the commit the source is pinned to by its declaration (None: unpinned; a
+    recipe's lock file pins it at build time); ``ref`` is the branch it reads (None: the default).
+    """
+    from bagel.sources.hub import hub_reads, pinned_revision
+
+    return {
+        "name": source.name, "kind": source.kind, "confidence": source.confidence, "license": source.license,
+        "hub_id": source.hub_id, "ref": (source.revision or "main") if source.hub_id else None,
+        "revision": pinned_revision(source.pins, source.hub_id, source.revision) if source.hub_id else None,
+        "config": source.hub_config, "split": source.split,
+        "data_files": list(source.data_files) if source.data_files else None,
+        "hub_reads": [read.as_dict(source.pins) for read in hub_reads(source)],
+    }
+
+
+def sources_json() -> str:
+    """Every registered source as a JSON list, by name."""
+    import json
+
+    return json.dumps([source_entry(registry()[name]) for name in sorted(registry())], indent=2)

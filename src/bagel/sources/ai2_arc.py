@@ -16,7 +16,9 @@ SOURCE = Source(
     confidence=3,
     description="Abstraction and reasoning dataset, useful in measuring \"intelligence\" to a certain extent.",
     license="CC-BY-SA-4.0",
-    hub_id="ai2_arc",
+    # Parquet on the default branch (ARC-Challenge/train-00000-of-00001.parquet, read so by public code);
+    # the legacy id `ai2_arc` redirects here.
+    hub_id="allenai/ai2_arc",
     hub_config="ARC-Challenge",
     split="train",
     convert_row=convert,

@@ -1,8 +1,9 @@
-"""apps: Python programming problems with solutions (``codeparrot/apps``, config ``all``)."""
+"""apps: Python programming problems with solutions (``codeparrot/apps``, ``all`` of its parquet conversion)."""
 
 import json
 
 from bagel.sources.base import ConvertContext, Skip, Source
+from bagel.sources.hub import PARQUET_EXPORT
 from bagel.sources.humaneval_filter import skip_if_humaneval
 from bagel.sources.shapes import instruction_output
 
@@ -31,8 +32,13 @@ SOURCE = Source(
     confidence=2,
     description="Python coding dataset with 10k problems.",
     license="MIT",
+    # The default branch is a loading script (apps.py): read the hub's parquet conversion. There the four
+    # script configs are folders of one `default` config (all/, introductory/, interview/, competition/ —
+    # the last three repeat `all`), so only all/train is read (layout as public code reads it; unverified:
+    # the shard names).
     hub_id="codeparrot/apps",
-    hub_config="all",
+    revision=PARQUET_EXPORT,
     split="train",
+    data_files=("all/train/*.parquet",),
     convert_row=convert,
 )

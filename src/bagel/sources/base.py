@@ -14,12 +14,13 @@ type is counted as ``malformed:<why>`` by the framework.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
 
 from bagel.records import item_uniform
+from bagel.sources.hub import HubRead
 
 DedupPolicy = Literal["check_add", "add", "none"]
 RefusalScope = Literal["none", "responses", "all_turns", "chosen"]
@@ -76,6 +77,9 @@ class Source:
     refusal: RefusalScope = "none"
     sample: Sample | None = None
     options: dict = field(default_factory=dict)  # source-specific defaults, overridable in the recipe
+    revision: str | None = None  # hub ref to load: None = default branch; refs/convert/parquet; or a commit sha
+    hub_reads: Callable[[Source, bool], list[HubRead]] | None = None  # (source, local) -> its hub reads, if not one
+    pins: Mapping[str, str] = field(default_factory=dict)  # "hub_id@ref" -> commit sha, from the lock file
 
     def __post_init__(self):
         if (self.convert_row is None) == (self.convert_rows is None):
@@ -91,6 +95,7 @@ class ConvertContext:
     options: dict = field(default_factory=dict)
     counts: Counter = field(default_factory=Counter)
     refusal_matcher: Callable[[str], str | None] = lambda text: None
+    pins: Mapping[str, str] = field(default_factory=dict)  # the source's hub pins, for reads inside a converter
 
     def uniform(self, purpose: str, key: str) -> float:
         """A per-item uniform float in [0, 1) from the seed, this source, a purpose and an item key."""

@@ -1,4 +1,4 @@
-"""belebele: multilingual reading comprehension, one split per language (``facebook/belebele``)."""
+"""belebele: multilingual reading comprehension, every language variant (``facebook/belebele``)."""
 
 from bagel.pipeline.convert import STRATUM
 from bagel.sources.base import ConvertContext, Sample, Source
@@ -19,8 +19,12 @@ SOURCE = Source(
     confidence=2,
     description="Multi-lingual reading comprehension dataset.",
     license="CC-BY-SA-4.0",
+    # One JSON Lines file per language variant, data/<code>.jsonl (card; the repo's configs are one per
+    # language with a `test` split): all of them are read as one `train` split and stratified by `dialect`.
+    # unverified: that no other .jsonl lies under data/.
     hub_id="facebook/belebele",
-    split=None,
+    split="train",
+    data_files=("data/*.jsonl",),
     convert_row=convert,
     sample=Sample(300, stratify="each"),
 )

@@ -16,6 +16,7 @@ SOURCE = Source(
     confidence=1,
     description="Roleplay data scraped from Bluemoon, then cleaned and formatted as ShareGPT.",
     license="WTFPL",
+    # unverified: that the repo has no loading script (its card speaks of "pruned" and "full" configurations).
     hub_id="Squish42/bluemoon-fandom-1-1-rp-cleaned",
     split="train",
     data_files=("data/pruned/bluemoon.train.json",),

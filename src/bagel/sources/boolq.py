@@ -20,7 +20,8 @@ SOURCE = Source(
     confidence=3,
     description="Corpus of yes/no questions (which can be surprisingly difficult for AI to answer apparently?)",
     license="CC-BY-SA-3.0",
-    hub_id="boolq",
+    # Parquet on the default branch (data/train-00000-of-00001.parquet, read so by public code), one config.
+    hub_id="google/boolq",
     split="train",
     convert_row=convert,
 )

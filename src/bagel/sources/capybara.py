@@ -18,6 +18,7 @@ SOURCE = Source(
     confidence=2,
     description="Multi-turn dataset used to create the capybara models.",
     license="Apache-2.0",
+    # unverified: the data files of the default branch today (CapybaraPure_Decontaminated.jsonl in Dec 2023).
     hub_id="LDJnr/Capybara",
     split="train",
     convert_row=convert,

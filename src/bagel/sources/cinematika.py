@@ -10,6 +10,7 @@ from pathlib import PurePath
 from bagel import records
 from bagel.errors import UserError
 from bagel.sources.base import ConvertContext, Skip, Source
+from bagel.sources.hub import HubRead, load_revision
 from bagel.sources.io import FILE, read_hub
 from bagel.sources.shapes import instruction_output
 
@@ -30,9 +31,15 @@ def _files(options: dict) -> tuple[str, ...]:
 
 def fetch(source: Source) -> Iterator[list[dict]]:
     """Each file of the data set read from the hub, rows tagged with their file name."""
+    revision = load_revision(source.pins, source.hub_id, source.revision)
     for file in _files(source.options):
-        for batch in read_hub(source.hub_id, None, "train", (file,)):
+        for batch in read_hub(source.hub_id, None, "train", (file,), revision=revision):
             yield [{**row, FILE: file} for row in batch]
+
+
+def hub_reads(source: Source, local: bool) -> list[HubRead]:
+    """One read of the repo (its default branch) covering every file :func:`fetch` reads."""
+    return [] if local else [HubRead(source.hub_id, source.revision, None, "train", _files(source.options))]
 
 
 def token_counter(tokenizer: str | None) -> Callable[[str], int]:
@@ -115,9 +122,11 @@ SOURCE = Source(
         "RP-style data synthesized from movie scripts so the model isn't quite as boring as it otherwise would be."
     ),
     license="CC-BY-NC-4.0",
+    # unverified: that the six files still lie at the repo root with these names and columns.
     hub_id=HUB_ID,
     split="train",
     fetch=fetch,
+    hub_reads=hub_reads,
     convert_rows=convert,
     dedup="add",
     options={

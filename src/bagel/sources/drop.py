@@ -19,7 +19,8 @@ SOURCE = Source(
     confidence=2,
     description="More reading comprehension.",
     license="CC-BY-SA-4.0",
-    hub_id="drop",
+    # Parquet on the default branch (data/train-00000-of-00001.parquet, read so by public code), one config.
+    hub_id="ucinlp/drop",
     split="train",
     convert_row=convert,
     sample=Sample(5_000),

@@ -73,6 +73,7 @@ SOURCE = Source(
         'as "chosen" and random lower scoring value as "rejected".'
     ),
     license="CC-BY-4.0",
+    # JSON Lines files train.jsonl.gz / validation.jsonl.gz (card: commits); unverified: no newer files.
     hub_id="nvidia/HelpSteer",
     split="train",
     convert_rows=convert,

@@ -119,25 +119,33 @@ def read_local(path: Path, batch_size: int = 2048) -> Iterator[list[dict]]:
 
 
 def read_hub(
-    hub_id: str, config: str | None, split: str | None, data_files: tuple[str, ...] | None, batch_size: int = 2048
+    hub_id: str, config: str | None, split: str | None, data_files: tuple[str, ...] | None, batch_size: int = 2048,
+    revision: str | None = None,
 ) -> Iterator[list[dict]]:
-    """Rows of a hub data set, streamed with ``datasets.load_dataset``.
+    """Rows of a hub data set, streamed with ``datasets.load_dataset`` at ``revision`` (never remote code).
 
     ``split=None`` reads every split; each row then carries its split name under ``__split__``.
+    A gated, missing or unreachable data set raises :class:`~bagel.sources.hub.HubUnavailable`.
     """
     import datasets
+    import httpx
 
-    kwargs = {"streaming": True}
+    from bagel.sources.hub import unavailable
+
+    kwargs = {"streaming": True, "revision": revision}
     if data_files:
         kwargs["data_files"] = list(data_files)
     try:
         loaded = datasets.load_dataset(hub_id, config, split=split, **kwargs)
     except Exception as err:  # the hub client raises many types; all mean "could not load"
-        raise UserError(f"could not load {hub_id} from the hub: {type(err).__name__}: {err}") from None
+        raise unavailable(hub_id, revision, err) from None
     splits = loaded.items() if split is None else [(split, loaded)]
-    for name, dataset in splits:
-        rows = dataset if split is not None else ({**row, SPLIT: name} for row in dataset)
-        yield from batched(rows, batch_size)
+    try:  # streaming: files are fetched while iterating
+        for name, dataset in splits:
+            rows = dataset if split is not None else ({**row, SPLIT: name} for row in dataset)
+            yield from batched(rows, batch_size)
+    except (OSError, ValueError, RuntimeError, httpx.HTTPError, datasets.exceptions.DatasetsError) as err:
+        raise unavailable(hub_id, revision, err) from None
 
 
 def download_text(url: str, timeout: float = 60.0) -> str:

@@ -76,6 +76,7 @@ SOURCE = Source(
     confidence=2,
     description="Chats collected by the lmsys chat arena, containing a wide variety of chats with various models.",
     license="LMSYS-Chat-1M Dataset License Agreement",
+    # Gated: accept the terms on the dataset page and set HF_TOKEN. Parquet data/train-* (card).
     hub_id="lmsys/lmsys-chat-1m",
     split="train",
     convert_rows=convert,

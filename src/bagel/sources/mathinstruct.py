@@ -18,6 +18,7 @@ SOURCE = Source(
     confidence=3,
     description="Composite dataset with a variety of math-related tasks and problem/question formats.",
     license="MIT",
+    # One file, MathInstruct.json (viewer).
     hub_id="TIGER-Lab/MathInstruct",
     split="train",
     convert_row=convert,

@@ -30,6 +30,7 @@ SOURCE = Source(
     confidence=3,
     description="Massive Multitask Language Understanding - a wide variety of questions about various subject matters.",
     license="MIT",
+    # Parquet on the default branch, all/auxiliary_train-* (card).
     hub_id="cais/mmlu",
     hub_config="all",
     split="auxiliary_train",

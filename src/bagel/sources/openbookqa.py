@@ -18,7 +18,8 @@ SOURCE = Source(
     confidence=3,
     description="Question answering dataset.",
     license="Apache-2.0",
-    hub_id="openbookqa",
+    # Parquet on the default branch (main/train-00000-of-00001.parquet, read so by public code).
+    hub_id="allenai/openbookqa",
     hub_config="main",
     split="train",
     convert_row=convert,

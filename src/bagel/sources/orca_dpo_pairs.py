@@ -18,6 +18,7 @@ SOURCE = Source(
         "included in the SlimOrca dataset."
     ),
     license="Apache-2.0",
+    # One file, orca_rlhf.jsonl (viewer).
     hub_id="Intel/orca_dpo_pairs",
     split="train",
     convert_row=convert,

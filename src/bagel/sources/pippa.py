@@ -33,6 +33,7 @@ SOURCE = Source(
     confidence=1,
     description="Deduped version of PIPPA in ShareGPT format.",
     license="AGPL-3.0",
+    # unverified: the file is JSON Lines (bagel read it so) and its rows' columns (the hub viewer is off).
     hub_id="kingbri/PIPPA-shareGPT",
     split="train",
     data_files=("pippa_sharegpt_trimmed.jsonl",),

@@ -1,6 +1,7 @@
 """piqa: physical-interaction questions with two solutions (``ybisk/piqa``)."""
 
 from bagel.sources.base import ConvertContext, Source
+from bagel.sources.hub import PARQUET_EXPORT
 from bagel.sources.shapes import multiple_choice
 
 
@@ -20,7 +21,12 @@ SOURCE = Source(
     confidence=3,
     description="Physical interaction question answering.",
     license="AFL-3.0",
-    hub_id="piqa",
+    # The default branch is a loading script (piqa.py), which datasets >= 4 refuses: read the hub's parquet
+    # conversion instead, where the config is `default` (used so by public code; unverified: the branch's
+    # file layout and that it keeps a train split of 16,113 rows).
+    hub_id="ybisk/piqa",
+    revision=PARQUET_EXPORT,
+    hub_config="default",
     split="train",
     convert_row=convert,
     options={"letter_only_probability": 0.25},

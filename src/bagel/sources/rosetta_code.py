@@ -22,6 +22,7 @@ SOURCE = Source(
     confidence=2,
     description="Code problems and solutions in a variety of programming languages taken from rosettacode.org.",
     license="GFDL-1.2",
+    # Parquet data/train-* (card).
     hub_id="cakiki/rosetta-code",
     split="train",
     convert_row=convert,

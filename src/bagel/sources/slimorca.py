@@ -15,6 +15,7 @@ SOURCE = Source(
     confidence=2,
     description="Collection of ~500k gpt-4 verified chats from OpenOrca.",
     license="MIT",
+    # One file, oo-labeled_correct.gpt4.sharegpt.jsonl (viewer).
     hub_id="Open-Orca/SlimOrca",
     split="train",
     convert_row=convert,

@@ -15,7 +15,9 @@ SOURCE = Source(
     confidence=1,
     description="SQL-targeted dataset.",
     license="CC-BY-SA-4.0",
-    hub_id="spider",
+    # Parquet on the default branch (spider/train-00000-of-00001.parquet, read so by public code).
+    hub_id="xlangai/spider",
+    hub_config="spider",
     split="train",
     convert_row=convert,
 )

@@ -34,7 +34,9 @@ SOURCE = Source(
     confidence=3,
     description="Contextual question answering (RAG).",
     license="CC-BY-SA-4.0",
-    hub_id="squad_v2",
+    # Parquet on the default branch (squad_v2/train-00000-of-00001.parquet, read so by public code).
+    hub_id="rajpurkar/squad_v2",
+    hub_config="squad_v2",
     split="train",
     convert_row=convert,
     sample=Sample(25_000),

@@ -43,6 +43,7 @@ SOURCE = Source(
     confidence=1,
     description="GPT-4 generated data using advanced prompting from Migel Tissera.",
     license="Apache-2.0",
+    # One file, Synthia-v1.3.jsonl (card: file tree); unverified: its columns beyond system/instruction/response.
     hub_id="migtissera/Synthia-v1.3",
     split="train",
     convert_row=convert,

@@ -18,6 +18,7 @@ SOURCE = Source(
         "between AI assistants and roleplayed human in terms of corporeal awareness/locality/etc."
     ),
     license="CC-BY-4.0",
+    # One file, truthy-dpo.parquet (card: file tree).
     hub_id="jondurbin/truthy-dpo-v0.1",
     split="train",
     convert_row=convert,

@@ -34,6 +34,7 @@ SOURCE = Source(
         "Only the items with a chosen score of 8 or higher were included."
     ),
     license="MIT",
+    # Parquet data/<split>-* (card*); unverified: the exact file names.
     hub_id="allenai/ultrafeedback_binarized_cleaned",
     split="train_gen",
     convert_row=convert,

@@ -16,7 +16,8 @@ SOURCE = Source(
     confidence=3,
     description="Fill in the blank style prompts.",
     license="CC-BY",
-    hub_id="winogrande",
+    # Parquet on the default branch (card YAML: config winogrande_xl, data_files winogrande_xl/train-*).
+    hub_id="allenai/winogrande",
     hub_config="winogrande_xl",
     split="train",
     convert_row=convert,
