@@ -8,7 +8,7 @@ STAMP = $(VENV)/.installed
 
 .PHONY: demo test bench lock clean
 
-EXTRAS = decontam,train,ray,dev
+EXTRAS = decontam,train,ray,eval,dev
 
 # Installs are reproducible: every package is pinned by constraints.txt (`make lock` refreshes it).
 $(STAMP): pyproject.toml constraints.txt
@@ -25,7 +25,9 @@ demo: $(STAMP)
 	$(BIN)/bagel train dpo configs/demo-dpo.yaml
 	$(BIN)/bagel generate out/demo-models/dpo --format vicuna --temperature 0.7 --max-new-tokens 48 \
 		--prompt "Write a SQL query for the following: How many singers do we have?"
-	@echo "report: out/demo/report.html  card: out/demo/README.md  models: out/demo-models/"
+	$(BIN)/bagel eval out/demo-models/dpo --tasks arc_challenge,gsm8k,truthfulqa --limit 20 --max-gen-toks 64 \
+		--out out/demo-eval/dpo
+	@echo "report: out/demo/report.html  card: out/demo/README.md  models: out/demo-models/  eval: out/demo-eval/dpo/"
 
 bench: $(STAMP)
 	$(BIN)/python bench/build.py 20000 200000

@@ -329,5 +329,91 @@ def decontaminate(
         typer.echo(line)
 
 
+# --- eval --------------------------------------------------------------------------------------
+
+
+@app.command("eval")
+@user_errors
+def eval_model(
+    model: Annotated[str, typer.Argument(help="Model dir, PEFT adapter dir or hub name (cached locally).")],
+    tasks: Annotated[Optional[str], typer.Option(help="Comma-separated NAME or NAME=PATH; default: "
+                                                 "arc_challenge,gsm8k,mmlu,truthfulqa,winogrande,humaneval.")] = None,
+    limit: Annotated[Optional[float], typer.Option(help="Items per task (below 1: a fraction).")] = None,
+    fmt: Annotated[Optional[str], typer.Option("--format", help="alpaca, vicuna, chatml or llama2; default: the "
+                                               "format the model was trained to chat in.")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Output dir (default out/eval/<model dir name>).")] = None,
+    device: Annotated[Optional[str], typer.Option(help="cpu, cuda, cuda:N (default: cuda when there is one).")] = None,
+    batch_size: Annotated[str, typer.Option(help="Batch size: N, auto or auto:N.")] = "1",
+    dtype: Annotated[str, typer.Option(help="Weights dtype: auto, bfloat16, float16, float32.")] = "auto",
+    parallelize: Annotated[bool, typer.Option(help="Spread one copy of the model over all visible GPUs "
+                                              "(a model too big for one).")] = False,
+    seed: Annotated[int, typer.Option(help="Seed of every random choice (python, numpy, torch, few-shot).")] = 42,
+    use_hub: Annotated[bool, typer.Option(help="Use lm-eval's own task definitions (downloads from the hub); "
+                                          "other lm-eval task names are accepted too.")] = False,
+    allow_code_execution: Annotated[bool, typer.Option(help="Run the model's code for humaneval "
+                                                       "(sets HF_ALLOW_CODE_EVAL=1).")] = False,
+    max_gen_toks: Annotated[Optional[int], typer.Option(help="Cap on the tokens generated per answer of "
+                                                        "generate-until tasks (default: each task's own).")] = None,
+    log_samples: Annotated[bool, typer.Option(help="Also write every prompt, response and score to "
+                                              "DIR/samples/<task>.jsonl.")] = False,
+    compare: Annotated[Optional[list[str]], typer.Option(help="Earlier results.json to show before this run in "
+                                                         "eval.html (repeatable).")] = None,
+    generate: Annotated[Optional[str], typer.Option(help="Instead of scoring, write answers for a judge: "
+                                                    "mt_bench.")] = None,
+    model_id: Annotated[Optional[str], typer.Option(help="--generate: model_id in the answer file.")] = None,
+    max_new_tokens: Annotated[int, typer.Option(help="--generate: longest answer, in tokens.")] = 1024,
+    trust_remote_code: Annotated[bool, typer.Option(help="Allow the model's own code.")] = False,
+) -> None:
+    """Score MODEL on the benchmarks with lm-evaluation-harness; write DIR/results.json and DIR/eval.html."""
+    from pydantic import ValidationError
+
+    out_dir = out or Path("out") / "eval" / Path(model).resolve().name
+    if generate is not None:
+        from bagel.eval.mt_bench import generate_mt_bench
+
+        if generate != "mt_bench":
+            raise UserError(f"--generate supports mt_bench, not {generate!r}")
+        path = generate_mt_bench(model, out_dir, fmt=fmt, model_id=model_id, limit=int(limit) if limit else None,
+                                 max_new_tokens=max_new_tokens, seed=seed)
+        typer.echo(f"wrote {path}")
+        return
+    from bagel.eval.page import write_eval_html
+    from bagel.eval.results import results_table, write_results
+    from bagel.eval.run import EvalOptions, run_eval
+
+    try:
+        options = EvalOptions(
+            model=model, fmt=fmt, limit=limit, device=device, batch_size=batch_size, dtype=dtype, seed=seed,
+            parallelize=parallelize,
+            use_hub=use_hub, allow_code_execution=allow_code_execution, trust_remote_code=trust_remote_code,
+            max_gen_toks=max_gen_toks,
+            **({"tasks": [t for t in tasks.split(",") if t.strip()]} if tasks is not None else {}),
+        )
+    except ValidationError as err:
+        first = err.errors()[0]
+        raise UserError(f"bad eval option {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+    results = run_eval(options)
+    if results is None:  # not the main process of an accelerate launch
+        return
+    path = write_results(results, out_dir, log_samples=log_samples)
+    page = write_eval_html([*(compare or []), path], out_dir / "eval.html")
+    typer.echo(results_table(results))
+    for task, reason in results["bagel"]["skipped"].items():
+        typer.echo(f"skipped {task}: {reason}")
+    typer.echo(f"wrote {path} and {page}")
+
+
+@app.command("eval-report")
+@user_errors
+def eval_report(
+    results: Annotated[list[Path], typer.Argument(help="results.json files (or their dirs), the baseline first.")],
+    out: Annotated[Path, typer.Option(help="The HTML page to write.")] = Path("eval.html"),
+) -> None:
+    """Compare several `bagel eval` runs side by side (e.g. base vs SFT vs DPO) in one HTML page."""
+    from bagel.eval.page import write_eval_html
+
+    typer.echo(f"wrote {write_eval_html(results, out)}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())

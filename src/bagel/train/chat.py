@@ -9,14 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
-import yaml
 from transformers import PreTrainedModel, PreTrainedTokenizerBase, TextStreamer
 
 from bagel.formats import render_prompt
-from bagel.train.models import CONFIG_FILE, load_causal_lm, load_tokenizer
+from bagel.train.models import load_causal_lm, load_tokenizer, saved_train_config
 
 EXIT_COMMANDS = ("/exit", "/quit")
 RESET_COMMAND = "/reset"
@@ -46,9 +44,7 @@ def load_chat_model(path: str, trust_remote_code: bool = False) -> ChatModel:
     tokenizer = load_tokenizer(path, trust_remote_code)
     model = load_causal_lm(path, tokenizer, trust_remote_code=trust_remote_code, adapter="merge")
     model.to("cuda" if torch.cuda.is_available() else "cpu").eval()
-    config = Path(path) / CONFIG_FILE
-    markers = bool(yaml.safe_load(config.read_text(encoding="utf-8")).get("chatml_markers")) if config.is_file() else False
-    return ChatModel(model, tokenizer, markers)
+    return ChatModel(model, tokenizer, bool(saved_train_config(path).get("chatml_markers")))
 
 
 def generate_reply(

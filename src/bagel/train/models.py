@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 import torch
+import yaml
 from peft import LoraConfig, PeftConfig, PeftModel, prepare_model_for_kbit_training
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
@@ -42,6 +43,12 @@ class Policy:
 def is_adapter_dir(path: str) -> bool:
     """True when ``path`` is a local PEFT adapter dir (it holds ``adapter_config.json``)."""
     return (Path(path) / "adapter_config.json").is_file()
+
+
+def saved_train_config(path: str) -> dict:
+    """The ``bagel_train_config.yaml`` saved in a trained dir, as a dict (``{}`` when there is none)."""
+    config = Path(path) / CONFIG_FILE
+    return (yaml.safe_load(config.read_text(encoding="utf-8")) or {}) if config.is_file() else {}
 
 
 def check_qlora_possible() -> None:
