@@ -19,7 +19,7 @@ from bagel.benchmarks.files import read_rows
 from bagel.benchmarks.registry import bundled_path
 from bagel.errors import UserError
 from bagel.log import logger, progress
-from bagel.pipeline.cache import atomic_write_bytes
+from bagel.atomic import atomic_write_bytes
 
 ANSWER_DIR = "model_answer"
 # FastChat llm_judge/common.py ``temperature_config`` (from memory: unverified offline); others greedy.

@@ -11,7 +11,7 @@ from html import escape
 from pathlib import Path
 
 from bagel.eval.results import load_results
-from bagel.pipeline.cache import atomic_write_bytes
+from bagel.atomic import atomic_write_bytes
 from bagel.report.page import _section, _table
 from bagel.report.style import CSS
 

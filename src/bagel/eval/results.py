@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from bagel.errors import UserError
-from bagel.pipeline.cache import atomic_write_bytes
+from bagel.atomic import atomic_write_bytes
 
 RESULTS_FILE = "results.json"
 SAMPLES_DIR = "samples"
