@@ -1,54 +1,17 @@
 """Every bagel module imports, and no two bagel modules import each other, directly or through others.
 
-The import graph is read from the source (every ``import`` statement, also those inside functions,
-which run later but still tie the modules together); ``from package import name`` counts as an import
-of the submodule ``package.name`` when that is a module, else of ``package``.
+The import graph is the one step cache keys are computed from (:func:`bagel.pipeline.code.import_graph`):
+every ``import`` statement, also those inside functions, which run later but still tie the modules together.
 """
 
 from __future__ import annotations
 
-import ast
 import importlib
-from pathlib import Path
 
-import bagel
-
-PACKAGE = Path(bagel.__file__).resolve().parent
+from bagel.pipeline.code import import_graph
 
 
-def _modules() -> dict[str, Path]:
-    modules = {}
-    for path in sorted(PACKAGE.rglob("*.py")):
-        parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
-        if parts[-1] == "__init__":
-            parts.pop()
-        modules[".".join(parts)] = path
-    return modules
-
-
-def import_graph() -> dict[str, set[str]]:
-    """For each bagel module, the bagel modules it imports."""
-    modules = _modules()
-    graph = {}
-    for name, path in modules.items():
-        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-        edges = set()
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Import):
-                edges.update(alias.name for alias in node.names if alias.name in modules)
-            elif isinstance(node, ast.ImportFrom):
-                base = node.module or ""
-                if node.level:
-                    parent = package.split(".")[: len(package.split(".")) - node.level + 1]
-                    base = ".".join(parent + ([node.module] if node.module else []))
-                for alias in node.names:
-                    target = f"{base}.{alias.name}"
-                    edges.add(target if target in modules else base)
-        graph[name] = {e for e in edges if e in modules and e != name}
-    return graph
-
-
-def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+def cycles(graph: dict) -> list[list[str]]:
     """The strongly connected components of more than one module (Tarjan, iterative)."""
     index: dict[str, int] = {}
     low: dict[str, int] = {}
@@ -109,5 +72,5 @@ def test_the_report_imports_nothing_from_the_engine():
 
 
 def test_every_module_imports():
-    for name in _modules():
+    for name in import_graph():
         importlib.import_module(name)

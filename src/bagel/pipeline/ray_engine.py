@@ -45,9 +45,6 @@ def _start(workers: int):
         local = {} if address else {"address": "local", "num_cpus": workers, "_node_ip_address": LOCAL_NODE_IP}
         ray.init(**({"address": address} | local), include_dashboard=False, log_to_driver=False,
                  configure_logging=False)
-    context = ray.data.DataContext.get_current()
-    context.execution_options.preserve_order = True
-    context.enable_progress_bars = not log.is_quiet()
     return ray
 
 
