@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from bagel.config import load_recipe
+from bagel.pipeline import cache, ray_engine
 from bagel.pipeline.build import run_build
 from bagel.sources import io
 
@@ -58,13 +59,36 @@ def _same_as_local(local: tuple[dict, Path], report: dict, out: Path) -> None:
     assert local_report["decontamination"]["removed"] > 0
 
 
+def _count_driver_rows(monkeypatch) -> list:
+    """Note every parquet read and write of this process (the driver; Ray workers are other processes)."""
+    seen: list = []
+    read, write = cache.read_batches, cache.ParquetSink.write
+    monkeypatch.setattr(cache, "read_batches",
+                        lambda path, *a, **k: seen.append(("read", path)) or read(path, *a, **k))
+    monkeypatch.setattr(cache.ParquetSink, "write",
+                        lambda sink, table: seen.append(("write", sink.path)) or write(sink, table))
+    return seen
+
+
 def test_ray_engine_equals_local_on_the_demo(recipe_path, local_build, tmp_path, monkeypatch):
     monkeypatch.setattr(io, "SHARD_BYTES", 1)  # every file and row group its own convert task
+    seen = _count_driver_rows(monkeypatch)
+    during_steps: list = []
+    execute = ray_engine.execute_ray
+
+    def steps_then_count(*args):
+        executed = execute(*args)
+        during_steps.extend(seen)
+        return executed
+
+    monkeypatch.setattr(ray_engine, "execute_ray", steps_then_count)
     try:
         remote = run_build(load_recipe(recipe_path), tmp_path / "ray", engine="ray", workers=2)
         assert {node["NodeManagerAddress"] for node in ray.nodes()} == {LOOPBACK}  # loopback only
     finally:
         ray.shutdown()
+    assert during_steps == []  # the driver read and wrote no rows while the steps ran
+    assert ("write", tmp_path / "ray" / "records.parquet") in seen  # then it assembled the outputs
     _same_as_local(local_build, remote, tmp_path / "ray")
 
 
