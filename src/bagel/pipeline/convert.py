@@ -3,7 +3,7 @@
 Reader -> converter -> validator -> refusal filter, streamed batch by batch. Every row
 that does not become a record is counted by reason: ``malformed:<why>`` (missing field,
 wrong type, invalid chat), a converter's own :class:`~bagel.sources.base.Skip` reason,
-or ``refusal:<pattern>``.
+``dpo:identical`` (a preference pair whose answers are the same), or ``refusal:<pattern>``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from bagel.filters import RefusalMatcher, refusal_text
 from bagel.log import logger
 from bagel.sources.base import ConvertContext, Skip, Source
 from bagel.sources.io import MALFORMED, read_hub, read_local
-from bagel.validate import record_problem
+from bagel.validate import identical_pair, record_problem
 
 STRATUM = "_stratum"  # optional key a converter sets for stratified sampling
 
@@ -65,6 +65,9 @@ def convert_source(
         problem = record_problem(rec)
         if problem:
             counts[f"malformed:{problem}"] += 1
+            continue
+        if identical_pair(rec):
+            counts["dpo:identical"] += 1
             continue
         if scope != "none":
             pattern = refusal(refusal_text(rec, scope))
