@@ -24,6 +24,7 @@ from bagel.memory import use_returning_memory_pool
 from bagel.config import Recipe
 from bagel.errors import UserError
 from bagel.pipeline import cache
+from bagel.pipeline.mix import mix_step, mix_summary
 from bagel.pipeline.steps import (
     StepResult,
     convert_step,
@@ -36,7 +37,7 @@ from bagel.pipeline.steps import (
 )
 from bagel.records import RECORD_SCHEMA
 
-STEPS = ("convert", "sample", "dedup", "trim", "decontam", "render")
+STEPS = ("convert", "sample", "dedup", "trim", "decontam", "mix", "render")
 _PROCESS_CACHE: dict = {}
 
 
@@ -178,14 +179,24 @@ def execute_local(recipe: Recipe, names: list[str], root: Path, workers: int, me
         timings["trim+decontam"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        clean = [dec for _, dec in finished]
+        mixed = mix_task(recipe, [dec for _, dec in finished], root)
+        timings["mix"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        clean = mixed
         id_paths, ids_key = slice_ids(recipe, clean)
         rendered = _map(pool, render_task, [(recipe, n, c, root, id_paths, ids_key) for n, c in zip(names, clean)])
         timings["render"] = time.perf_counter() - t
     finally:
         if pool is not None:
             pool.shutdown()
-    return prepared, deduped, finished, rendered, timings
+    return prepared, deduped, finished, mixed, rendered, timings
+
+
+def mix_task(recipe: Recipe, clean: list[StepResult], root: Path) -> list[StepResult]:
+    """The mix step over every source (decontaminated outputs in load order)."""
+    pairs = recipe.enabled_sources()
+    return mix_step(recipe, [(cfg, src, dec) for (cfg, src), dec in zip(pairs, clean)], root)
 
 
 def slice_ids(recipe: Recipe, clean: list[StepResult]) -> tuple[list[str], str]:
@@ -196,8 +207,8 @@ def slice_ids(recipe: Recipe, clean: list[StepResult]) -> tuple[list[str], str]:
 
 def assemble(recipe: Recipe, out_dir: Path, names: list[str], executed: tuple, started: float) -> dict:
     """Concatenate the per-source outputs into the build outputs and write the report."""
-    prepared, deduped, finished, rendered, timings = executed
-    clean = [dec for _, dec in finished]
+    prepared, deduped, finished, mixed, rendered, timings = executed
+    clean = mixed
     t = time.perf_counter()
     from bagel.formats import DPO_SCHEMA, SFT_SCHEMA
 
@@ -206,24 +217,25 @@ def assemble(recipe: Recipe, out_dir: Path, names: list[str], executed: tuple, s
         "sft": _concat_parquet([Path(r.extra["sft"]) for r in rendered], out_dir / "sft.parquet", SFT_SCHEMA),
         "dpo": _concat_parquet([Path(r.extra["dpo"]) for r in rendered], out_dir / "dpo.parquet", DPO_SCHEMA),
     }
-    removals = _concat_jsonl([c.extra["removals"] for c in clean], out_dir / "decontamination.jsonl")
+    removals = _concat_jsonl([dec.extra["removals"] for _, dec in finished], out_dir / "decontamination.jsonl")
     timings["write"] = time.perf_counter() - t
 
     per_source = {}
     sources = [src for _, src in recipe.enabled_sources()]  # resolved once, in the order of `names`
-    for name, source, (conv, samp), ded, (trim, dec), ren in zip(names, sources, prepared, deduped, finished,
-                                                                   rendered):
+    for name, source, (conv, samp), ded, (trim, dec), mix, ren in zip(names, sources, prepared, deduped, finished,
+                                                                        mixed, rendered):
         per_source[name] = {
             "confidence": source.confidence,
             "kind": source.kind,
             "hub_id": source.hub_id,
             "license": source.license,
-            "steps": {r.step: r.as_dict() for r in (conv, samp, ded, trim, dec, ren)},
+            "steps": {r.step: r.as_dict() for r in (conv, samp, ded, trim, dec, mix, ren)},
         }
         for step in per_source[name]["steps"].values():
             for k in ("removals", "sft", "dpo"):
                 step.pop(k, None)
     report = make_report(recipe, per_source, outputs, removals, timings, time.perf_counter() - started)
+    report["mix"] = mix_summary(recipe, per_source)
     cache.atomic_write_json(out_dir / "report.json", report)
     _write_views(out_dir)
     return report

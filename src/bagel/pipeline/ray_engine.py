@@ -4,6 +4,7 @@
   streams a whole source, so one task owns one source);
 - dedup: a Ray Data ``groupby("id").map_groups`` over (id, load position, row) of every
   source, keeping in each group exactly what the local seen-set keeps;
+- mix (weighted shares, a global choice over hashes and lengths): one Ray task;
 - decontamination and rendering: ``read_parquet`` of the records + ``map_batches`` with one
   decontaminator / renderer per actor (the benchmark index reaches each actor through the
   step cache: built once, then loaded);
@@ -203,6 +204,9 @@ def execute_ray(recipe: Recipe, names: list[str], root: Path, workers: int, memo
     clean = _decontam(ray, recipe, sources, trimmed, root, workers)
     timings["trim+decontam"] = time.perf_counter() - t
     t = time.perf_counter()
-    rendered = _render(ray, recipe, sources, clean, root, workers)
+    mixed = ray.get(ray.remote(build.mix_task).remote(recipe, clean, root))
+    timings["mix"] = time.perf_counter() - t
+    t = time.perf_counter()
+    rendered = _render(ray, recipe, sources, mixed, root, workers)
     timings["render"] = time.perf_counter() - t
-    return prepared, deduped, list(zip(trimmed, clean)), rendered, timings
+    return prepared, deduped, list(zip(trimmed, clean)), mixed, rendered, timings

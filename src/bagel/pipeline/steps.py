@@ -2,7 +2,8 @@
 
 Per source: ``convert`` (read, convert, validate, refusal filter) -> ``sample`` (before
 dedup). Across sources, in load order: ``dedup``. Per source again: ``trim`` (sample after
-dedup, then the cap) -> ``decontam`` -> ``render``. Every step function returns a
+dedup, then the cap) -> ``decontam``. Across sources: ``mix`` (weighted shares, in
+:mod:`bagel.pipeline.mix`). Per source: ``render``. Every step function returns a
 :class:`StepResult`; none holds more than a batch of records in memory.
 """
 
@@ -212,9 +213,13 @@ def dedup_step(recipe: Recipe, ordered: list[tuple[Source, StepResult]], root: P
 
 
 def trim_step(recipe: Recipe, cfg: SourceConfig, source: Source, previous: StepResult, root: Path) -> StepResult:
-    """The sample declared after dedup, then the cap (``threshold`` rows or more -> ``keep``)."""
-    spec = source.sample if source.sample and source.sample.stage == "after_dedup" else None
-    cap = recipe.cap if recipe.cap.enabled and cfg.cap else None
+    """The sample declared after dedup, then the cap (``threshold`` rows or more -> ``keep``).
+
+    A source with a ``weight`` skips both: the mix step sizes it.
+    """
+    weighted = cfg.weight is not None
+    spec = source.sample if source.sample and source.sample.stage == "after_dedup" and not weighted else None
+    cap = recipe.cap if recipe.cap.enabled and cfg.cap and not weighted else None
     entry_key = cache.key("trim", previous.key, spec and [spec.n, spec.stratify], cap and cap.model_dump(),
                           recipe.seed)
     entry = cache.Entry(root / "trim", source.name, entry_key)
