@@ -26,15 +26,80 @@ def id_hashes(ids: list[str]) -> np.ndarray:
     )
 
 
-class SeenSet:
-    """A set of uint64 hashes kept as sorted runs: a small level 0, a main run, spilled runs."""
+class SortedRuns:
+    """uint64 keys, each with an optional int64 payload, kept as sorted runs: a small level 0, a main run,
+    and runs spilled to ``.npy`` files and memory-mapped once the main run passes ``memory_budget`` bytes.
 
-    def __init__(self, memory_budget: int = 512 << 20, spill_dir: Path | None = None):
+    Without a payload the keys are a set (repeats stored once); with one, every added key is kept and a
+    lookup answers the payload of one of its copies.
+    """
+
+    def __init__(self, memory_budget: int = 512 << 20, spill_dir: Path | None = None, payload: bool = False):
         self.memory_budget = memory_budget
         self.spill_dir = Path(spill_dir) if spill_dir else None
-        self.level0 = np.empty(0, dtype=np.uint64)
-        self.main = np.empty(0, dtype=np.uint64)
+        self.payload = payload
+        self.level0 = self._empty()
+        self.main = self._empty()
         self.spilled: list[np.ndarray] = []
+        self.spilled_payloads: list[np.ndarray] = []
+
+    def _empty(self) -> tuple[np.ndarray, np.ndarray | None]:
+        return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.int64) if self.payload else None
+
+    def _runs(self):
+        yield self.level0
+        yield self.main
+        yield from zip(self.spilled, self.spilled_payloads or [None] * len(self.spilled))
+
+    def lookup(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Which ``keys`` are stored, and (with payloads) the payload of each found key (-1 if not found)."""
+        found = np.zeros(len(keys), dtype=bool)
+        values = np.full(len(keys), -1, dtype=np.int64) if self.payload else None
+        for run, run_values in self._runs():
+            if len(run):
+                pos = np.searchsorted(run, keys)
+                pos[pos == len(run)] = 0
+                hit = (run[pos] == keys) & ~found
+                if values is not None:
+                    values[hit] = run_values[pos[hit]]
+                found |= hit
+        return found, values
+
+    def _merge(self, a, b):
+        if not self.payload:
+            return np.union1d(a[0], b[0]), None
+        keys = np.concatenate([a[0], b[0]])
+        order = np.argsort(keys, kind="stable")
+        return keys[order], np.concatenate([a[1], b[1]])[order]
+
+    def add(self, keys: np.ndarray, payloads: np.ndarray | None = None) -> None:
+        """Store ``keys`` (with their ``payloads`` when this store has them)."""
+        new = (np.unique(keys), None) if not self.payload else (keys.astype(np.uint64), payloads.astype(np.int64))
+        self.level0 = self._merge(self.level0, new)
+        if len(self.level0[0]) >= _LEVEL0_MAX:
+            self.main = self._merge(self.main, self.level0)
+            self.level0 = self._empty()
+            size = self.main[0].nbytes + (self.main[1].nbytes if self.payload else 0)
+            if size > self.memory_budget and self.spill_dir is not None:
+                self._spill()
+
+    def _spill(self) -> None:
+        self.spill_dir.mkdir(parents=True, exist_ok=True)
+        path = self.spill_dir / f"run-{len(self.spilled):04d}.npy"
+        np.save(path, self.main[0])
+        self.spilled.append(np.load(path, mmap_mode="r"))
+        if self.payload:
+            values = path.with_suffix(".payload.npy")
+            np.save(values, self.main[1])
+            self.spilled_payloads.append(np.load(values, mmap_mode="r"))
+        self.main = self._empty()
+
+
+class SeenSet(SortedRuns):
+    """The seen-set of priority dedup: 64-bit id hashes (see :class:`SortedRuns`)."""
+
+    def __init__(self, memory_budget: int = 512 << 20, spill_dir: Path | None = None):
+        super().__init__(memory_budget, spill_dir)
         self.size = 0
 
     def __len__(self) -> int:
@@ -42,31 +107,12 @@ class SeenSet:
 
     def contains(self, values: np.ndarray) -> np.ndarray:
         """A mask of which ``values`` are in the set."""
-        found = np.zeros(len(values), dtype=bool)
-        for run in (self.level0, self.main, *self.spilled):
-            if len(run):
-                pos = np.searchsorted(run, values)
-                pos[pos == len(run)] = 0
-                found |= run[pos] == values
-        return found
+        return self.lookup(values)[0]
 
-    def add(self, values: np.ndarray) -> None:
+    def add(self, values: np.ndarray, payloads: np.ndarray | None = None) -> None:
         """Add ``values`` (which must not be in the set yet; duplicates among them are fine)."""
-        new = np.unique(values)
-        self.size += len(new)
-        self.level0 = np.union1d(self.level0, new)
-        if len(self.level0) >= _LEVEL0_MAX:
-            self.main = np.union1d(self.main, self.level0)
-            self.level0 = np.empty(0, dtype=np.uint64)
-            if self.main.nbytes > self.memory_budget and self.spill_dir is not None:
-                self._spill()
-
-    def _spill(self) -> None:
-        self.spill_dir.mkdir(parents=True, exist_ok=True)
-        path = self.spill_dir / f"run-{len(self.spilled):04d}.npy"
-        np.save(path, self.main)
-        self.spilled.append(np.load(path, mmap_mode="r"))
-        self.main = np.empty(0, dtype=np.uint64)
+        self.size += len(np.unique(values))
+        super().add(values)
 
     def filter(self, ids: list[str], *, check: bool, add: bool) -> np.ndarray:
         """The keep-mask of a batch of ids under a source's policy, updating the set.
