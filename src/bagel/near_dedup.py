@@ -151,14 +151,23 @@ class NearIndex:
     def filter(self, texts: list[str], refs: np.ndarray, *, check: bool, add: bool) -> np.ndarray:
         """For each row, the ref of the earlier kept row it nearly copies, or -1; kept rows are added
         (with ``add``). ``check`` False: nothing is a copy (the rows are only remembered)."""
-        keys, has = self.keys(texts)
-        matched = np.full(len(texts), -1, dtype=np.int64)
-        if check and len(texts):
+        return self.match(*self.keys(texts), refs, check=check, add=add)
+
+    def find(self, keys: np.ndarray, has: np.ndarray) -> np.ndarray:
+        """For each row (its band keys), the ref of a stored row sharing a band, or -1."""
+        matched = np.full(len(keys), -1, dtype=np.int64)
+        if len(keys):
             found, values = self.store.lookup(keys.reshape(-1))
             found, values = found.reshape(keys.shape), values.reshape(keys.shape)
-            first = np.argmax(found, axis=1)
             hit = found.any(axis=1) & has
-            matched[hit] = values[np.flatnonzero(hit), first[hit]]
+            matched[hit] = values[np.flatnonzero(hit), np.argmax(found, axis=1)[hit]]
+        return matched
+
+    def match(self, keys: np.ndarray, has: np.ndarray, refs: np.ndarray, *, check: bool, add: bool) -> np.ndarray:
+        """:meth:`filter` over band keys already computed (see :meth:`keys`)."""
+        matched = np.full(len(keys), -1, dtype=np.int64)
+        if check and len(keys):
+            matched = self.find(keys, has)
             self._within_batch(keys, has, refs, matched)
         if add:
             keep = (matched < 0) & has

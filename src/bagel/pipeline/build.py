@@ -218,6 +218,7 @@ def assemble(recipe: Recipe, out_dir: Path, names: list[str], executed: tuple, s
         "dpo": _concat_parquet([Path(r.extra["dpo"]) for r in rendered], out_dir / "dpo.parquet", DPO_SCHEMA),
     }
     removals = _concat_jsonl([dec.extra["removals"] for _, dec in finished], out_dir / "decontamination.jsonl")
+    near_removals = write_near_removals(recipe, deduped, out_dir)
     timings["write"] = time.perf_counter() - t
 
     per_source = {}
@@ -232,13 +233,35 @@ def assemble(recipe: Recipe, out_dir: Path, names: list[str], executed: tuple, s
             "steps": {r.step: r.as_dict() for r in (conv, samp, ded, trim, dec, mix, ren)},
         }
         for step in per_source[name]["steps"].values():
-            for k in ("removals", "sft", "dpo"):
+            for k in ("removals", "near_removals", "sft", "dpo"):
                 step.pop(k, None)
     report = make_report(recipe, per_source, outputs, removals, timings, time.perf_counter() - started)
     report["mix"] = mix_summary(recipe, per_source)
+    report["near_duplicates"] = near_summary(near_removals)
     cache.atomic_write_json(out_dir / "report.json", report)
     _write_views(out_dir)
     return report
+
+
+def write_near_removals(recipe: Recipe, deduped: list[StepResult], out_dir: Path) -> list[dict] | None:
+    """``near_duplicates.jsonl`` (one line per row dropped as a near copy, with the id it copies) when the
+    recipe has near dedup or exclude sets; None otherwise."""
+    from bagel.pipeline.near import refining
+
+    if not refining(recipe):
+        return None
+    return _concat_jsonl([d.extra["near_removals"] for d in deduped], out_dir / "near_duplicates.jsonl")
+
+
+def near_summary(near_removals: list[dict] | None) -> dict | None:
+    """The report's near-duplicate section: rows dropped as near copies, per source and copied source."""
+    if near_removals is None:
+        return None
+    pairs = Counter((r["source"], r["near_source"]) for r in near_removals)
+    by_source: dict[str, dict[str, int]] = {}
+    for (source, copied), n in sorted(pairs.items()):
+        by_source.setdefault(source, {})[copied] = n
+    return {"removed": len(near_removals), "by_source": by_source}
 
 
 def _step_totals(per_source: dict) -> dict:

@@ -3,7 +3,8 @@
 - convert + sample, and trim: a Ray Data ``map`` over the list of sources (a converter
   streams a whole source, so one task owns one source);
 - dedup: a Ray Data ``groupby("id").map_groups`` over (id, load position, row) of every
-  source, keeping in each group exactly what the local seen-set keeps;
+  source, keeping in each group exactly what the local seen-set keeps; then exclusion and
+  near-duplicate dedup (sequential in load order) and the writes in one Ray task;
 - mix (weighted shares, a global choice over hashes and lengths): one Ray task;
 - decontamination and rendering: ``read_parquet`` of the records + ``map_batches`` with one
   decontaminator / renderer per actor (the benchmark index reaches each actor through the
@@ -78,9 +79,9 @@ def _dedup_group(group: pa.Table, policies: list[str]) -> pa.Table:
                     schema=pa.schema([("pos", pa.int32()), ("row", pa.int64())]))
 
 
-def _dedup(ray, recipe: Recipe, ordered: list, root: Path) -> list[steps.StepResult]:
-    entries = steps.dedup_entries(ordered, root)
-    cached = [steps._cached("dedup", s.name, e, k) for (s, _), (k, e) in zip(ordered, entries)]
+def _dedup(ray, recipe: Recipe, ordered: list, root: Path, memory_budget: int) -> list[steps.StepResult]:
+    entries = steps.dedup_entries(ordered, root, recipe)
+    cached = [steps.cached_dedup(s, k, e) for (s, _), (k, e) in zip(ordered, entries)]
     if all(cached):
         return cached
     started = time.perf_counter()
@@ -97,8 +98,9 @@ def _dedup(ray, recipe: Recipe, ordered: list, root: Path) -> list[steps.StepRes
     for table in ray.get(kept):
         for p, r in zip(table["pos"].to_numpy(), table["row"].to_numpy()):
             masks[p][r] = True
-    return [hit or steps.write_dedup(recipe, source, prev, key, entry, mask, started)
-            for hit, (source, prev), (key, entry), mask in zip(cached, ordered, entries, masks)]
+    # exclusion and near dedup (sequential in load order, bounded memory): one Ray task, not partitioned
+    finish = ray.remote(steps.finish_dedup)
+    return ray.get(finish.remote(recipe, ordered, masks, root, memory_budget, started))
 
 
 class _Decontaminate:
@@ -197,7 +199,8 @@ def execute_ray(recipe: Recipe, names: list[str], root: Path, workers: int, memo
     prepared = _per_source(ray, names, lambda i: build.prepare_task(recipe, names[i], root))
     timings["convert+sample"] = time.perf_counter() - t
     t = time.perf_counter()
-    deduped = _dedup(ray, recipe, [(s, sampled) for s, (_, sampled) in zip(sources, prepared)], root)
+    deduped = _dedup(ray, recipe, [(s, sampled) for s, (_, sampled) in zip(sources, prepared)], root,
+                     memory_budget)
     timings["dedup"] = time.perf_counter() - t
     t = time.perf_counter()
     cfgs = [cfg for cfg, _ in recipe.enabled_sources()]
