@@ -238,6 +238,7 @@ def assemble(recipe: Recipe, out_dir: Path, names: list[str], executed: tuple, s
     report = make_report(recipe, per_source, outputs, removals, timings, time.perf_counter() - started)
     report["mix"] = mix_summary(recipe, per_source)
     report["near_duplicates"] = near_summary(near_removals)
+    report["tokens"] = token_report(recipe, out_dir, names)
     cache.atomic_write_json(out_dir / "report.json", report)
     _write_views(out_dir)
     return report
@@ -251,6 +252,14 @@ def write_near_removals(recipe: Recipe, deduped: list[StepResult], out_dir: Path
     if not refining(recipe):
         return None
     return _concat_jsonl([d.extra["near_removals"] for d in deduped], out_dir / "near_duplicates.jsonl")
+
+
+def token_report(recipe: Recipe, out_dir: Path, names: list[str]) -> dict:
+    """Token (or, without a tokenizer, word) statistics of the training rows just written."""
+    from bagel.report.stats import token_summary
+    from bagel.tokens import TokenCounter
+
+    return token_summary(out_dir, names, TokenCounter(recipe.token_counter_spec()), recipe.max_seq_length)
 
 
 def near_summary(near_removals: list[dict] | None) -> dict | None:
