@@ -1,8 +1,9 @@
 """Near-duplicate dedup: MinHash LSH over character n-grams of each record's normalised key text.
 
 - key text: what exact dedup's id is made from (the human turns of a chat joined by newlines, a
-  pair's prompt, a text); normalised by case-folding and turning every run of non-word characters
-  into one space, so case, punctuation and spacing edits do not count;
+  pair's prompt, a text); normalised by lower-casing and turning every run of characters other
+  than letters and digits into one space, so case, punctuation and spacing edits do not count
+  (vectorised in Arrow);
 - shingles: the UTF-8 byte ``ngram`` s of that text (a shorter text is one shingle), hashed in numpy;
 - signatures: ``num_perm`` MinHash values per row from ``rensa`` (Rust; chosen over ``datasketch``
   by ``bench/near_dedup.py``);
@@ -18,15 +19,15 @@ an earlier one), the rule datasketch's ``MinHashLSH.query`` applies, in load ord
 from __future__ import annotations
 
 import functools
-import re
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from bagel.dedup import SortedRuns
 
-NON_WORD = re.compile(r"[\W_]+")
+NON_WORD = r"[^\p{L}\p{N}]+"  # RE2 (Arrow): anything but letters and digits
 SEED = 1
 _M1, _M2, _GOLDEN = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB), np.uint64(0x9E3779B97F4A7C15)
 _PRIME = np.uint64(1099511628211)
@@ -37,23 +38,38 @@ _PRIME = np.uint64(1099511628211)
 FALSE_POSITIVE_WEIGHT, FALSE_NEGATIVE_WEIGHT = 0.3, 0.7
 
 
+def normalised(texts) -> pa.StringArray:
+    """Texts (strings or an Arrow string array; nulls as empty) lower-cased, every run of characters that
+    are neither letters nor digits (punctuation, spaces, underscores) as one space, trimmed."""
+    values = _array(texts if isinstance(texts, (pa.Array, pa.ChunkedArray)) else pa.array(texts, pa.string()))
+    values = pc.replace_substring_regex(pc.utf8_lower(pc.fill_null(values, "")), NON_WORD, " ")
+    return pc.utf8_trim_whitespace(values)
+
+
 def normalise(text: str) -> str:
-    """Case-folded, every run of non-word characters (punctuation, spaces, underscores) as one space."""
-    return NON_WORD.sub(" ", text.casefold()).strip()
+    """One text, as :func:`normalised` makes it."""
+    return normalised([text])[0].as_py()
 
 
-def key_texts(table: pa.Table | pa.RecordBatch) -> list[str]:
+def _array(values) -> pa.Array:
+    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+
+
+def key_texts(table: pa.Table | pa.RecordBatch) -> pa.StringArray:
     """The text exact dedup's id is made from, per record: human turns (joined by newlines), prompt, or text."""
-    out = []
-    for kind, turns, prompt, body in zip(*(table.column(c).to_pylist() for c in
-                                           ("kind", "conversations", "prompt", "text"))):
-        if kind == "dpo":
-            out.append(prompt or "")
-        elif kind == "text":
-            out.append(body or "")
-        else:
-            out.append("\n".join(t["value"] or "" for t in turns or [] if t["from"] == "human"))
-    return out
+    n = table.num_rows
+    chats = _array(table.column("conversations"))
+    turns = pc.list_flatten(chats)
+    owners = pc.list_parent_indices(chats).to_numpy()
+    human = pc.fill_null(pc.equal(turns.field("from"), "human"), False)
+    values = pc.fill_null(turns.field("value").filter(human), "")
+    counts = np.bincount(owners[human.to_numpy(zero_copy_only=False)], minlength=n)
+    offsets = pa.array(np.concatenate([[0], np.cumsum(counts)]).astype(np.int32))
+    joined = pc.binary_join(pa.ListArray.from_arrays(offsets, values), "\n")
+    kind = _array(table.column("kind"))
+    chosen = pc.if_else(pc.equal(kind, "dpo"), _array(table.column("prompt")),
+                        pc.if_else(pc.equal(kind, "text"), _array(table.column("text")), joined))
+    return pc.fill_null(chosen, "")
 
 
 def mix64(values: np.ndarray) -> np.ndarray:
@@ -65,27 +81,40 @@ def mix64(values: np.ndarray) -> np.ndarray:
         return z ^ (z >> np.uint64(31))
 
 
-def shingle_hashes(texts: list[str], ngram: int) -> tuple[np.ndarray, np.ndarray]:
+def _short_hash(data: bytes, ngram: int) -> int:
+    """The rolling hash of ``data`` padded with zero bytes to ``ngram`` (as the numpy windows compute it)."""
+    value = 0
+    for byte in data.ljust(ngram, b"\0"):
+        value = (value * int(_PRIME) + byte) & 0xFFFFFFFFFFFFFFFF
+    return value
+
+
+def shingle_hashes(texts, ngram: int) -> tuple[np.ndarray, np.ndarray]:
     """The hashed byte ``ngram`` s of every normalised text, flat, and each row's offsets (``len+1``).
 
     A text shorter than ``ngram`` bytes is one shingle; an empty text has none.
     """
-    encoded = [normalise(t).encode() for t in texts]
-    lengths = np.fromiter((len(b) for b in encoded), dtype=np.int64, count=len(encoded))
-    padded = np.where((lengths > 0) & (lengths < ngram), ngram, lengths)
-    buf = np.frombuffer(b"".join(b.ljust(n, b"\0") for b, n in zip(encoded, padded)), dtype=np.uint8)
-    starts = np.concatenate([[0], np.cumsum(padded)[:-1]]) if len(padded) else np.zeros(0, dtype=np.int64)
-    windows = np.maximum(padded - ngram + 1, 0)
-    offsets = np.concatenate([[0], np.cumsum(windows)]).astype(np.uint64)
-    if not len(buf) or not windows.sum():
+    values = normalised(texts)
+    bounds = np.frombuffer(values.buffers()[1], dtype=np.int32)[values.offset: values.offset + len(values) + 1]
+    data_buffer = values.buffers()[2]
+    data = np.frombuffer(data_buffer, dtype=np.uint8) if data_buffer is not None else np.zeros(0, np.uint8)
+    lengths = np.diff(bounds).astype(np.int64)
+    counts = np.where(lengths >= ngram, lengths - ngram + 1, (lengths > 0).astype(np.int64))
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.uint64)
+    total = int(counts.sum())
+    if not total:
         return np.zeros(0, dtype=np.uint64), offsets
-    rolling = np.zeros(len(buf) - ngram + 1, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        for k in range(ngram):  # polynomial hash of each window, wrapping at 2**64
-            rolling = rolling * _PRIME + buf[k: k + len(rolling)].astype(np.uint64)
-    first = np.repeat(starts, windows)
-    within = np.arange(int(windows.sum())) - np.repeat(offsets[:-1].astype(np.int64), windows)
-    return mix64(rolling[first + within]), offsets
+    rolling = np.zeros(max(len(data) - ngram + 1, 1), dtype=np.uint64)
+    if len(data) >= ngram:
+        with np.errstate(over="ignore"):
+            for k in range(ngram):  # polynomial hash of each window, wrapping at 2**64
+                rolling = rolling * _PRIME + data[k: k + len(rolling)].astype(np.uint64)
+    window_starts = np.repeat(bounds[:-1].astype(np.int64), counts) + (
+        np.arange(total) - np.repeat(offsets[:-1].astype(np.int64), counts))
+    hashed = rolling[np.minimum(window_starts, len(rolling) - 1)]
+    for row in np.flatnonzero((lengths > 0) & (lengths < ngram)):
+        hashed[int(offsets[row])] = _short_hash(data[bounds[row]: bounds[row + 1]].tobytes(), ngram)
+    return mix64(hashed), offsets
 
 
 def signatures(texts: list[str], ngram: int, num_perm: int) -> tuple[np.ndarray, np.ndarray]:
