@@ -129,6 +129,11 @@ def signatures(texts: list[str], ngram: int, num_perm: int) -> tuple[np.ndarray,
     return np.array(matrix.to_rows(), dtype=np.uint32).reshape(len(texts), num_perm), has
 
 
+def _area(y: np.ndarray, x: np.ndarray) -> float:
+    """The trapezoid-rule integral of ``y`` over ``x``."""
+    return float(np.sum((y[1:] + y[:-1]) / 2 * np.diff(x)))
+
+
 @functools.lru_cache
 def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
     """``(bands, rows)`` with ``bands * rows <= num_perm`` that minimise the false positive area below
@@ -139,8 +144,8 @@ def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
         for rows in range(1, num_perm // bands + 1):
             low = np.linspace(0, threshold, 200)
             high = np.linspace(threshold, 1, 200)
-            fp = np.trapezoid(1 - (1 - low**rows) ** bands, low)
-            fn = np.trapezoid(1 - (1 - (1 - high**rows) ** bands), high)
+            fp = _area(1 - (1 - low**rows) ** bands, low)
+            fn = _area(1 - (1 - (1 - high**rows) ** bands), high)
             error = FALSE_POSITIVE_WEIGHT * fp + FALSE_NEGATIVE_WEIGHT * fn
             if error < best_error:
                 best, best_error = (bands, rows), error

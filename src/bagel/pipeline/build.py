@@ -2,8 +2,8 @@
 worker processes when asked, and assembles the outputs and the report.
 
 Outputs in the out dir: ``records.parquet``, ``sft.parquet``, ``dpo.parquet``,
-``decontamination.jsonl``, ``report.json`` (+ ``report.html`` and the dataset card
-``README.md``). Step outputs are cached under ``cache/``; a rerun reuses every step
+``decontamination.jsonl``, ``near_duplicates.jsonl`` (with near dedup or exclude sets),
+``report.json`` (+ ``report.html`` and the dataset card ``README.md``). Step outputs are cached under ``cache/``; a rerun reuses every step
 whose inputs, options and code are unchanged.
 """
 

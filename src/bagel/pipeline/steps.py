@@ -1,7 +1,8 @@
 """The build's steps, each one job, each reading and writing cached parquet and counting its drops.
 
 Per source: ``convert`` (read, convert, validate, refusal filter) -> ``sample`` (before
-dedup). Across sources, in load order: ``dedup``. Per source again: ``trim`` (sample after
+dedup). Across sources, in load order: ``dedup`` (exact by id, then exclude sets and near
+copies, in :mod:`bagel.pipeline.near`). Per source again: ``trim`` (sample after
 dedup, then the cap) -> ``decontam``. Across sources: ``mix`` (weighted shares, in
 :mod:`bagel.pipeline.mix`). Per source: ``render``. Every step function returns a
 :class:`StepResult`; none holds more than a batch of records in memory.
