@@ -15,12 +15,11 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
 
 from bagel.config import Recipe, SourceConfig
 from bagel.pipeline import cache
 from bagel.pipeline.sample import hashes
-from bagel.pipeline.steps import StepResult, _cached, _finish, id_batches
+from bagel.pipeline.steps import StepResult, _cached, _filter_by_mask, _finish, id_batches
 from bagel.records import RECORD_SCHEMA
 from bagel.sources.base import Source
 from bagel.tokens import TokenCounter, record_texts
@@ -85,22 +84,6 @@ def repeats_by_tokens(order: np.ndarray, lengths: np.ndarray, target: float) -> 
     return counts
 
 
-def _write_repeated(src: Path, dst: Path, counts: np.ndarray, batch_size: int) -> tuple[Path, int]:
-    """Write each row of ``src`` ``counts[row]`` times to ``dst`` (streamed); ``src`` itself when all are 1."""
-    if np.all(counts == 1):
-        return src, len(counts)
-    offset = 0
-
-    def tables():
-        nonlocal offset
-        for batch in cache.read_batches(src, batch_size=batch_size):
-            part = counts[offset: offset + batch.num_rows]
-            offset += batch.num_rows
-            yield pa.Table.from_batches([batch]).take(pa.array(np.repeat(np.arange(len(part)), part)))
-
-    return dst, cache.write_parquet(dst, RECORD_SCHEMA, tables())
-
-
 def row_lengths(path: Path, counter: TokenCounter, batch_size: int) -> np.ndarray:
     """The token (or word) count of every record of ``path``, in row order."""
     parts = [counter.count(record_texts(batch)) for batch in cache.read_batches(path, batch_size=batch_size)]
@@ -153,7 +136,7 @@ def _run_mix(recipe: Recipe, weighted: list, root: Path, entry_key: str, cache_e
         name, entry = src.name, cache_entries[src.name]
         rows_in, taken = len(lengths[name]), int(counts[name].sum())
         distinct = int(np.count_nonzero(counts[name]))
-        path, kept = _write_repeated(prev.path, entry.data, counts[name], recipe.batch_size)
+        path, kept = _filter_by_mask(prev.path, entry.data, counts[name], RECORD_SCHEMA, recipe.batch_size)
         dropped = {"sampled_out": rows_in - distinct} if rows_in > distinct else {}
         extra = {"weight": weights[name], "requested_share": round(weights[name] / total_weight, 6),
                  "available_rows": rows_in, f"available_{counter.unit}": int(lengths[name].sum()),

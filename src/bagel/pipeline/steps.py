@@ -123,9 +123,10 @@ def convert_step(recipe: Recipe, cfg: SourceConfig, source: Source, root: Path) 
 def _filter_by_mask(src: Path, dst: Path, mask, schema: pa.Schema, batch_size: int) -> tuple[Path, int]:
     """Copy the rows of ``src`` whose position is set in ``mask`` to ``dst`` (streamed): (path, rows kept).
 
-    When the mask keeps every row nothing is copied and ``src`` itself is returned.
+    ``mask`` may also be integer counts: each row is then copied ``mask[row]`` times. When every
+    row is kept once nothing is copied and ``src`` itself is returned.
     """
-    if np.all(mask):
+    if np.all(mask == 1):
         return src, len(mask)
     offset = 0
 
@@ -134,7 +135,11 @@ def _filter_by_mask(src: Path, dst: Path, mask, schema: pa.Schema, batch_size: i
         for batch in cache.read_batches(src, batch_size=batch_size):
             part = mask[offset : offset + batch.num_rows]
             offset += batch.num_rows
-            yield pa.Table.from_batches([batch]).filter(pa.array(part))
+            table = pa.Table.from_batches([batch])
+            if part.dtype == bool:
+                yield table.filter(pa.array(part))
+            else:
+                yield table.take(pa.array(np.repeat(np.arange(len(part)), part)))
 
     return dst, cache.write_parquet(dst, schema, tables())
 
