@@ -52,17 +52,20 @@ class SortedRuns:
         yield from zip(self.spilled, self.spilled_payloads or [None] * len(self.spilled))
 
     def lookup(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        """Which ``keys`` are stored, and (with payloads) the payload of each found key (-1 if not found)."""
+        """Which ``keys`` are stored, and (with payloads) the smallest payload stored under each found key
+        (-1 if not found)."""
         found = np.zeros(len(keys), dtype=bool)
-        values = np.full(len(keys), -1, dtype=np.int64) if self.payload else None
+        values = np.full(len(keys), np.iinfo(np.int64).max, dtype=np.int64) if self.payload else None
         for run, run_values in self._runs():
             if len(run):
-                pos = np.searchsorted(run, keys)
+                pos = np.searchsorted(run, keys)  # the first copy of a key: its smallest payload (stable sort)
                 pos[pos == len(run)] = 0
-                hit = (run[pos] == keys) & ~found
+                hit = run[pos] == keys
                 if values is not None:
-                    values[hit] = run_values[pos[hit]]
+                    values[hit] = np.minimum(values[hit], run_values[pos[hit]])
                 found |= hit
+        if values is not None:
+            values[~found] = -1
         return found, values
 
     def _merge(self, a, b):

@@ -13,7 +13,8 @@
   per kept row, sorted numpy runs spilled to disk past the budget), never as Python objects.
 
 A row is a near copy when one of its band keys was stored by an earlier kept row (of this batch or
-an earlier one), the rule datasketch's ``MinHashLSH.query`` applies, in load order.
+an earlier one), the rule datasketch's ``MinHashLSH.query`` applies, in load order. Of several such
+rows, the one with the smallest reference is named (callers number rows in load order: the earliest).
 """
 
 from __future__ import annotations
@@ -188,13 +189,14 @@ class NearIndex:
         return self.match(*self.keys(texts), refs, check=check, add=add)
 
     def find(self, keys: np.ndarray, has: np.ndarray) -> np.ndarray:
-        """For each row (its band keys), the ref of a stored row sharing a band, or -1."""
+        """For each row (its band keys), the smallest ref of the stored rows sharing a band with it, or -1."""
         matched = np.full(len(keys), -1, dtype=np.int64)
         if len(keys):
             found, values = self.store.lookup(keys.reshape(-1))
             found, values = found.reshape(keys.shape), values.reshape(keys.shape)
             hit = found.any(axis=1) & has
-            matched[hit] = values[np.flatnonzero(hit), np.argmax(found, axis=1)[hit]]
+            smallest = np.where(found, values, np.iinfo(np.int64).max).min(axis=1)
+            matched[hit] = smallest[hit]
         return matched
 
     def match(self, keys: np.ndarray, has: np.ndarray, refs: np.ndarray, *, check: bool, add: bool) -> np.ndarray:
@@ -224,9 +226,9 @@ class NearIndex:
         for index in np.flatnonzero(is_shared.any(axis=1)):
             row = open_rows[index]
             row_keys = keys[row][is_shared[index]].tolist()
-            hit = next((owners[k] for k in row_keys if k in owners), None)
-            if hit is not None:
-                matched[row] = hit
+            hits = [owners[k] for k in row_keys if k in owners]
+            if hits:
+                matched[row] = min(hits)
             else:
                 for k in row_keys:
                     owners.setdefault(k, int(refs[row]))

@@ -107,7 +107,8 @@ class Refiner:
                 self.excluded_near.add(keys[has], refs[has])
 
     def source(self, path: Path, mask: np.ndarray, policy: str) -> tuple[np.ndarray, Counter, list[tuple]]:
-        """Refine one source's keep-mask: (mask, drops by reason, [(row, id, ref of the copied row)])."""
+        """Refine one source's keep-mask: (mask, drops by reason, [(ref of the dropped row, ref of the row
+        it copies)])."""
         number = len(self.files)
         self.files.append(path)
         check, add = policy == "check_add", policy in ("check_add", "add")
@@ -128,22 +129,43 @@ class Refiner:
             refs = (number << FILE_SHIFT) | (offset + live)
             copied[rest] = self.near.match(keys[rest], has[rest], refs[rest], check=check, add=add)
             for i in np.flatnonzero(copied >= 0):
-                source_file = int(copied[i]) >> FILE_SHIFT
-                reason = f"excluded:{self.names[source_file]}" if source_file < len(self.names) else "near_duplicate"
-                dropped[reason] += 1
+                dropped[drop_reason(self.names, int(copied[i]))] += 1
                 part[live[i]] = False
-                near_drops.append((ids[live[i]], int(copied[i])))
+                near_drops.append((int(refs[i]), int(copied[i])))
         return mask, dropped, near_drops
 
-    def resolve(self, refs: list[int]) -> dict[int, tuple[int, str]]:
-        """``ref -> (file number, id)`` for the referenced rows (each referenced file's ids read once)."""
-        out = {}
-        for number in sorted({r >> FILE_SHIFT for r in refs}):
-            ids = pq.read_table(self.files[number], columns=["id"])["id"]
-            for ref in refs:
-                if ref >> FILE_SHIFT == number:
-                    out[ref] = (number, ids[ref & ((1 << FILE_SHIFT) - 1)].as_py())
-        return out
+
+
+def resolve(files: list[Path], refs: list[int]) -> dict[int, str]:
+    """``ref -> id`` of the referenced rows of ``files`` (each referenced file's ids read once)."""
+    out = {}
+    for number in sorted({r >> FILE_SHIFT for r in refs}):
+        ids = pq.read_table(files[number], columns=["id"])["id"]
+        for ref in refs:
+            if ref >> FILE_SHIFT == number:
+                out[ref] = ids[ref & ((1 << FILE_SHIFT) - 1)].as_py()
+    return out
+
+
+def drop_reason(names: list[str], copied_ref: int) -> str:
+    """Why a near copy of the row ``copied_ref`` is dropped: ``excluded:<set>`` or ``near_duplicate``."""
+    number = copied_ref >> FILE_SHIFT
+    return f"excluded:{names[number]}" if number < len(names) else "near_duplicate"
+
+
+def removal_records(names: list[str], ordered: list, files: list[Path],
+                    passes: list[tuple[np.ndarray, Counter, list[tuple[int, int]]]]) -> list:
+    """Per source ``(mask, drops by reason, near-drop records)`` from ``(mask, drops, [(dropped ref, copied
+    ref)])``: each record names the dropped row's id and the id and source (or exclude set) it copies."""
+    resolved = resolve(files, [ref for _, _, drops in passes for pair in drops for ref in pair])
+    labels = names + [source.name for source, _ in ordered]
+    out = []
+    for (source, _), (mask, dropped, drops) in zip(ordered, passes):
+        records = [{"source": source.name, "id": resolved[dropped_ref],
+                    "reason": drop_reason(names, copied).split(":")[0], "near_id": resolved[copied],
+                    "near_source": labels[copied >> FILE_SHIFT]} for dropped_ref, copied in drops]
+        out.append((mask, dropped, records))
+    return out
 
 
 def refine(recipe: Recipe, ordered: list, masks: list[np.ndarray], root: Path,
@@ -152,15 +174,4 @@ def refine(recipe: Recipe, ordered: list, masks: list[np.ndarray], root: Path,
     order) after exact dedup: per source, the keep-mask, drops by reason and near-drop records."""
     refiner = Refiner(recipe, root, memory_budget)
     passes = [refiner.source(prev.path, mask, source.dedup) for (source, prev), mask in zip(ordered, masks)]
-    resolved = refiner.resolve([ref for _, _, drops in passes for _, ref in drops])
-    labels = refiner.names + [source.name for source, _ in ordered]
-    out = []
-    for (source, _), (mask, dropped, drops) in zip(ordered, passes):
-        records = []
-        for dropped_id, ref in drops:
-            number, kept_id = resolved[ref]
-            kind = "excluded" if number < len(refiner.names) else "near_duplicate"
-            records.append({"source": source.name, "id": dropped_id, "reason": kind, "near_id": kept_id,
-                            "near_source": labels[number]})
-        out.append((mask, dropped, records))
-    return out
+    return removal_records(refiner.names, ordered, refiner.files, passes)

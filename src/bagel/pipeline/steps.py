@@ -243,10 +243,16 @@ def finish_dedup(recipe: Recipe, ordered: list[tuple[Source, StepResult]], masks
     """Exclusion and near dedup (when configured) after the exact ``masks``, then each source's output."""
     from bagel.pipeline.near import refine, refining
 
+    refined = refine(recipe, ordered, masks, root, memory_budget) if refining(recipe) else None
+    return write_dedups(recipe, ordered, masks, refined, root, started)
+
+
+def write_dedups(recipe: Recipe, ordered: list[tuple[Source, StepResult]], masks: list[np.ndarray],
+                 refined: list | None, root: Path, started: float) -> list[StepResult]:
+    """Each source's dedup output (cached ones reused): ``refined`` (mask, drops, near-drop records) per
+    source when exclusion or near dedup ran, else the exact ``masks``."""
     entries = dedup_entries(ordered, root, recipe)
-    if refining(recipe):
-        refined = refine(recipe, ordered, masks, root, memory_budget)
-    else:
+    if refined is None:
         refined = [(mask, {}, []) for mask in masks]
     results = []
     for (source, previous), (entry_key, entry), (mask, dropped, removals) in zip(ordered, entries, refined):
