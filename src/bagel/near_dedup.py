@@ -1,9 +1,9 @@
 """Near-duplicate dedup: MinHash LSH over character n-grams of each record's normalised key text.
 
 - key text: what exact dedup's id is made from (the human turns of a chat joined by newlines, a
-  pair's prompt, a text); normalised by lower-casing and turning every run of characters other
-  than letters and digits into one space, so case, punctuation and spacing edits do not count
-  (vectorised in Arrow);
+  pair's prompt, a text); normalised by lower-casing and turning every run of ASCII characters
+  other than letters and digits into one space, so case, punctuation and spacing edits do not
+  count (vectorised in Arrow and numpy, on the UTF-8 bytes);
 - shingles: the UTF-8 byte ``ngram`` s of that text (a shorter text is one shingle), hashed in numpy;
 - signatures: ``num_perm`` MinHash values per row from ``rensa`` (Rust; chosen over ``datasketch``
   by ``bench/near_dedup.py``);
@@ -28,7 +28,8 @@ import pyarrow.compute as pc
 
 from bagel.dedup import SortedRuns
 
-NON_WORD = r"[^\p{L}\p{N}]+"  # RE2 (Arrow): anything but letters and digits
+_WORD = np.zeros(256, dtype=bool)  # bytes that are part of a word: ASCII letters and digits, any non-ASCII byte
+_WORD[[*range(48, 58), *range(65, 91), *range(97, 123), *range(128, 256)]] = True
 SEED = 1
 _M1, _M2, _GOLDEN = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB), np.uint64(0x9E3779B97F4A7C15)
 _PRIME = np.uint64(1099511628211)
@@ -39,17 +40,34 @@ _PRIME = np.uint64(1099511628211)
 FALSE_POSITIVE_WEIGHT, FALSE_NEGATIVE_WEIGHT = 0.3, 0.7
 
 
-def normalised(texts) -> pa.StringArray:
-    """Texts (strings or an Arrow string array; nulls as empty) lower-cased, every run of characters that
-    are neither letters nor digits (punctuation, spaces, underscores) as one space, trimmed."""
+def normalised_bytes(texts) -> tuple[np.ndarray, np.ndarray]:
+    """Texts (strings or an Arrow string array; nulls as empty), lower-cased, each run of ASCII characters
+    other than letters and digits (punctuation, spaces, underscores) as one space, trimmed: the UTF-8 bytes
+    of all texts in one array, and each text's bounds in it (``len+1``). Non-ASCII characters are kept."""
     values = _array(texts if isinstance(texts, (pa.Array, pa.ChunkedArray)) else pa.array(texts, pa.string()))
-    values = pc.replace_substring_regex(pc.utf8_lower(pc.fill_null(values, "")), NON_WORD, " ")
-    return pc.utf8_trim_whitespace(values)
+    values = pc.utf8_lower(pc.fill_null(values, "")).cast(pa.large_string())
+    offsets = np.frombuffer(values.buffers()[1], dtype=np.int64)[values.offset: values.offset + len(values) + 1]
+    buffer = values.buffers()[2]
+    raw = (np.frombuffer(buffer, dtype=np.uint8)[offsets[0]: offsets[-1]] if buffer is not None and len(values)
+           else np.zeros(0, dtype=np.uint8))
+    bounds = offsets - offsets[0]
+    word = _WORD[raw]
+    after_word = np.r_[False, word[:-1]]
+    after_word[bounds[:-1][bounds[:-1] < len(raw)]] = False  # a text never starts with a separator
+    keep = word | after_word  # a separator run becomes its first byte
+    data = np.where(word, raw, np.uint8(32))[keep]
+    bounds = np.r_[0, np.cumsum(keep)][bounds]
+    ends = bounds[1:]
+    trailing = (ends > bounds[:-1]) & (data[np.maximum(ends - 1, 0)] == 32) if len(data) else ends < 0
+    data = np.delete(data, ends[trailing] - 1)
+    bounds = bounds - np.r_[0, np.cumsum(trailing)]
+    return data, bounds
 
 
 def normalise(text: str) -> str:
-    """One text, as :func:`normalised` makes it."""
-    return normalised([text])[0].as_py()
+    """One text, as :func:`normalised_bytes` makes it."""
+    data, _ = normalised_bytes([text])
+    return data.tobytes().decode()
 
 
 def _array(values) -> pa.Array:
@@ -95,10 +113,7 @@ def shingle_hashes(texts, ngram: int) -> tuple[np.ndarray, np.ndarray]:
 
     A text shorter than ``ngram`` bytes is one shingle; an empty text has none.
     """
-    values = normalised(texts)
-    bounds = np.frombuffer(values.buffers()[1], dtype=np.int32)[values.offset: values.offset + len(values) + 1]
-    data_buffer = values.buffers()[2]
-    data = np.frombuffer(data_buffer, dtype=np.uint8) if data_buffer is not None else np.zeros(0, np.uint8)
+    data, bounds = normalised_bytes(texts)
     lengths = np.diff(bounds).astype(np.int64)
     counts = np.where(lengths >= ngram, lengths - ngram + 1, (lengths > 0).astype(np.int64))
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.uint64)
@@ -107,15 +122,17 @@ def shingle_hashes(texts, ngram: int) -> tuple[np.ndarray, np.ndarray]:
         return np.zeros(0, dtype=np.uint64), offsets
     rolling = np.zeros(max(len(data) - ngram + 1, 1), dtype=np.uint64)
     if len(data) >= ngram:
+        wide = data.astype(np.uint64)
         with np.errstate(over="ignore"):
             for k in range(ngram):  # polynomial hash of each window, wrapping at 2**64
-                rolling = rolling * _PRIME + data[k: k + len(rolling)].astype(np.uint64)
+                rolling *= _PRIME
+                rolling += wide[k: k + len(rolling)]
     window_starts = np.repeat(bounds[:-1].astype(np.int64), counts) + (
         np.arange(total) - np.repeat(offsets[:-1].astype(np.int64), counts))
     hashed = rolling[np.minimum(window_starts, len(rolling) - 1)]
     for row in np.flatnonzero((lengths > 0) & (lengths < ngram)):
         hashed[int(offsets[row])] = _short_hash(data[bounds[row]: bounds[row + 1]].tobytes(), ngram)
-    return mix64(hashed), offsets
+    return hashed, offsets
 
 
 def signatures(texts: list[str], ngram: int, num_perm: int) -> tuple[np.ndarray, np.ndarray]:
