@@ -36,7 +36,8 @@ def test_lsh_params_lean_to_recall_at_the_threshold():
 
 def test_exact_and_near_copies_match_the_first_kept_row_in_order():
     index = NearIndex(0.8, 128, 5)
-    base = "Natalia sold clips to 48 of her friends in April, and then she sold half as many clips in May."
+    base = ("Natalia sold clips to 48 of her friends in April, and then she sold half as many clips in May. "
+            "How many clips did Natalia sell altogether in April and May?")
     first = index.filter([base, "A completely different question about trains and apples?"], np.array([10, 11]),
                          check=True, add=True)
     assert first.tolist() == [-1, -1]
