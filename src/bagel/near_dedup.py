@@ -20,6 +20,7 @@ rows, the one with the smallest reference is named (callers number rows in load 
 from __future__ import annotations
 
 import functools
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -127,11 +128,13 @@ def shingle_hashes(texts, ngram: int) -> tuple[np.ndarray, np.ndarray]:
             for k in range(ngram):  # polynomial hash of each window, wrapping at 2**64
                 rolling *= _PRIME
                 rolling += wide[k: k + len(rolling)]
-    window_starts = np.repeat(bounds[:-1].astype(np.int64), counts) + (
-        np.arange(total) - np.repeat(offsets[:-1].astype(np.int64), counts))
-    hashed = rolling[np.minimum(window_starts, len(rolling) - 1)]
-    for row in np.flatnonzero((lengths > 0) & (lengths < ngram)):
-        hashed[int(offsets[row])] = _short_hash(data[bounds[row]: bounds[row + 1]].tobytes(), ngram)
+    row_ends = np.repeat(bounds[1:], lengths)[: len(rolling)]  # the end of the text each byte is in
+    hashed = rolling[np.arange(len(row_ends)) + ngram <= row_ends]  # windows that stay inside their text
+    short = np.flatnonzero((lengths > 0) & (lengths < ngram))
+    if len(short):  # one shingle each, at its place among the others
+        values = [_short_hash(data[bounds[row]: bounds[row + 1]].tobytes(), ngram) for row in short]
+        hashed = np.insert(hashed, offsets[short].astype(np.int64) - np.arange(len(short)),
+                           np.array(values, dtype=np.uint64))
     return hashed, offsets
 
 
@@ -144,7 +147,8 @@ def signatures(texts: list[str], ngram: int, num_perm: int) -> tuple[np.ndarray,
     if not len(texts):
         return np.zeros((0, num_perm), dtype=np.uint32), has
     matrix = rensa.RMinHash.digest_matrix_from_flat_token_hashes(tokens, offsets, num_perm, SEED)
-    return np.array(matrix.to_rows(), dtype=np.uint32).reshape(len(texts), num_perm), has
+    flat = np.fromiter(itertools.chain.from_iterable(matrix.to_rows()), dtype=np.uint32, count=len(texts) * num_perm)
+    return flat.reshape(len(texts), num_perm), has
 
 
 def _area(y: np.ndarray, x: np.ndarray) -> float:

@@ -13,10 +13,15 @@ from bagel.pipeline.build import run_build
 from bagel.records import make_id
 from tests.pipeline.helpers import qa, write_jsonl, write_recipe
 
-Q1 = "Natalia sold clips to 48 of her friends in April, and then she sold half as many clips in May."
-Q2 = "Weng earns $12 an hour for babysitting. Yesterday, she just did 50 minutes of babysitting."
-Q3 = "Betty is saving money for a new wallet which costs $100. Betty has only half of the money she needs."
-Q4 = "James writes a 3-page letter to 2 different friends twice a week. How many pages does he write a year?"
+# the first GSM8K train questions (MIT; tests/fixtures/dedup/README.md)
+Q1 = ("Natalia sold clips to 48 of her friends in April, and then she sold half as many clips in May. "
+      "How many clips did Natalia sell altogether in April and May?")
+Q2 = ("Weng earns $12 an hour for babysitting. Yesterday, she just did 50 minutes of babysitting. "
+      "How much did she earn?")
+Q3 = ("Betty is saving money for a new wallet which costs $100. Betty has only half of the money she needs. "
+      "Her parents decided to give her $15 for that purpose, and her grandparents twice as much as her parents.")
+Q4 = ("Julie is reading a 120-page book. Yesterday, she was able to read 12 pages and today, she read twice as "
+      "many pages as yesterday. If she wants to read half of the remaining pages tomorrow, how many pages?")
 NEAR = {"dedup": {"near": {"enabled": True, "threshold": 0.8, "num_perm": 128, "ngram": 5}}}
 
 
@@ -29,7 +34,7 @@ def data(tmp_path):
     write_jsonl(tmp_path / "data" / "trusted.jsonl", [qa(Q1, "a1"), qa(Q2, "a2")])
     write_jsonl(tmp_path / "data" / "web.jsonl", [
         qa(Q1.upper().replace(",", ""), "b1"),  # near copy of trusted's Q1
-        qa(Q2.replace("50 minutes", "50 whole minutes"), "b2"),  # near copy of trusted's Q2
+        qa(Q2.replace("she just did", "she did"), "b2"),  # near copy of trusted's Q2
         qa(Q3, "b3"), qa(Q3 + " ", "b3 again"),  # near copy within the source (first kept)
         qa(Q4, "b4"),
     ])
@@ -51,7 +56,7 @@ def test_near_copies_dropped_from_the_less_trusted_source(data):
     assert lines == [
         {"id": make_id(Q1.upper().replace(",", "")), "near_id": make_id(Q1), "near_source": "trusted",
          "reason": "near_duplicate", "source": "web"},
-        {"id": make_id(Q2.replace("50 minutes", "50 whole minutes")), "near_id": make_id(Q2),
+        {"id": make_id(Q2.replace("she just did", "she did")), "near_id": make_id(Q2),
          "near_source": "trusted", "reason": "near_duplicate", "source": "web"},
         {"id": make_id(Q3 + " "), "near_id": make_id(Q3), "near_source": "web", "reason": "near_duplicate",
          "source": "web"},
