@@ -179,7 +179,7 @@ def _refine(ray, recipe: Recipe, ordered: list, masks: list[np.ndarray], dropped
     return ray.remote(_resolve_near).remote(recipe, ordered, files, masks, dropped, members)
 
 
-def _dedup(ray, recipe: Recipe, ordered: list, root: Path, memory_budget: int) -> list[steps.StepResult]:
+def _dedup(ray, recipe: Recipe, ordered: list, root: Path) -> list[steps.StepResult]:
     entries = steps.dedup_entries(ordered, root, recipe)
     cached = [steps.cached_dedup(s, k, e) for (s, _), (k, e) in zip(ordered, entries)]
     if all(cached):
@@ -307,8 +307,7 @@ def execute_ray(recipe: Recipe, names: list[str], root: Path, workers: int, memo
     prepared = _per_source(ray, names, lambda i: build.prepare_task(recipe, names[i], root))
     timings["convert+sample"] = time.perf_counter() - t
     t = time.perf_counter()
-    deduped = _dedup(ray, recipe, [(s, sampled) for s, (_, sampled) in zip(sources, prepared)], root,
-                     memory_budget)
+    deduped = _dedup(ray, recipe, [(s, sampled) for s, (_, sampled) in zip(sources, prepared)], root)
     timings["dedup"] = time.perf_counter() - t
     t = time.perf_counter()
     cfgs = [cfg for cfg, _ in recipe.enabled_sources()]
