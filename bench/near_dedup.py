@@ -16,6 +16,11 @@ seconds, rows/s and peak RSS:
   ``MinHash.update_batch`` per row + ``MinHashLSH`` query/insert per row (its in-memory index).
 
 Settings: threshold 0.8, num_perm 128, ngram 5 (the recipe defaults).
+
+Measured at N = 1,000,000 (library rows 30,000) on a shared 2-core box under load from other jobs
+(figures vary by +-50% between runs there): exact pass 8.3 s, near pass 90 s (10.9x; peak RSS 783 MB
+vs 531 MB); dedup step with the write 44.8 s exact vs 118 s exact + near (2.6x; 614 vs 867 MB);
+rensa 2.7 s vs datasketch 28.2 s on 30,000 rows (10.5x; 347 vs 423 MB), same LSH bands and rows.
 """
 
 from __future__ import annotations
