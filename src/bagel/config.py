@@ -49,6 +49,7 @@ class SourceConfig(StrictModel):
     columns: dict[str, str | None] = Field(default_factory=dict)
     weight: float | None = Field(None, gt=0)  # share of `mix:` (normalised over weighted sources)
     oversample: bool = False  # a weighted source short of its share repeats rows instead of giving it away
+    near_dedup: bool = True  # false: this source's rows skip near-duplicate dedup (many questions per passage)
 
     def resolve(self) -> Source:
         """The :class:`Source` this entry describes, overrides applied."""

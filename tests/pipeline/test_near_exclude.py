@@ -105,3 +105,10 @@ def test_exclude_errors(data):
     recipe = write_recipe(data / "r.yaml", [_src("trusted", 3)], exclude=[{"name": "x", "path": "data/web.jsonl"}])
     with pytest.raises(UserError, match="not a parquet file"):
         run_build(load_recipe(recipe), data / "out")
+
+
+def test_a_source_can_opt_out_of_near_dedup(data):
+    recipe = write_recipe(data / "r.yaml", [_src("trusted", 3), _src("web", 1, near_dedup=False)], **NEAR)
+    report = run_build(load_recipe(recipe), data / "out")
+    assert report["sources"]["web"]["steps"]["dedup"]["dropped"] == {}
+    assert report["near_duplicates"] == {"removed": 0, "by_source": {}}

@@ -22,8 +22,10 @@ def test_ray_equals_local_with_weights_near_dedup_and_exclude(tmp_path):
     write_jsonl(tmp_path / "data" / "b.jsonl", [qa(q.upper() + "!", "b") for q in questions[40:120]]  # near copies
                 + [qa(q, "b") for q in questions[120:]])
     write_jsonl(tmp_path / "data" / "old.jsonl", [qa(q, "old") for q in questions[:10]])
+    write_jsonl(tmp_path / "data" / "c.jsonl", [qa(q + " (copy)", "c") for q in questions[100:110]])
     sources = [{"name": n, "shape": "instruction", "path": f"data/{n}.jsonl", "confidence": c, "weight": w}
                for n, c, w in (("a", 3, 1), ("b", 1, 1))]
+    sources.append({"name": "c", "shape": "instruction", "path": "data/c.jsonl", "confidence": 0, "near_dedup": False})
     exclude = [{"name": "old", "path": "data/old.jsonl", "shape": "instruction"}]
     recipe = write_recipe(tmp_path / "r.yaml", sources, mix={"rows": 120}, exclude=exclude,
                           dedup={"near": {"enabled": True}}, format={"formats": ["alpaca"]})
@@ -35,7 +37,8 @@ def test_ray_equals_local_with_weights_near_dedup_and_exclude(tmp_path):
     assert local["sources"]["a"]["steps"]["dedup"]["dropped"] == {"excluded:old": 10}
     assert local["sources"]["b"]["steps"]["dedup"]["dropped"] == {"near_duplicate": 40}
     assert local["sources"]["a"]["steps"]["mix"]["kept"] == 60 and local["sources"]["b"]["steps"]["mix"]["kept"] == 60
-    for name in ("a", "b"):
+    assert local["sources"]["c"]["steps"]["dedup"]["dropped"] == {}  # near copies of b's, but opted out
+    for name in ("a", "b", "c"):
         for step, counts in local["sources"][name]["steps"].items():
             assert remote["sources"][name]["steps"][step]["kept"] == counts["kept"], (name, step)
             assert remote["sources"][name]["steps"][step]["dropped"] == counts["dropped"], (name, step)

@@ -7,7 +7,8 @@ are visited in load order, a batch at a time:
 2. with ``dedup.near`` on, a row whose key text nearly copies a row of an exclude set is dropped as
    ``excluded:<name>``; else, for sources that check the seen-set, one that nearly copies a row kept
    earlier (from a more trusted source, or earlier in the same one) is dropped as ``near_duplicate``.
-   Kept rows of sources that add to the seen-set are remembered.
+   Kept rows of sources that add to the seen-set are remembered. Sources that set
+   ``near_dedup: false`` skip this pass.
 
 Each near drop is written with the id (and source) of the row it copies to the source's removals
 file (``near_duplicates.jsonl`` in the out dir).
@@ -38,7 +39,13 @@ FILE_SHIFT = 40  # a row reference: (file number << FILE_SHIFT) | row number
 def dedup_spec(recipe: Recipe) -> list:
     """What the dedup step's output depends on beyond the ids: near settings and the exclude sets."""
     near = recipe.dedup.near.model_dump() if recipe.dedup.near.enabled else None
-    return [near, [[e.name, fingerprint(e.path), e.shape, e.columns] for e in recipe.exclude]]
+    return [near, sorted(near_exempt(recipe)),
+            [[e.name, fingerprint(e.path), e.shape, e.columns] for e in recipe.exclude]]
+
+
+def near_exempt(recipe: Recipe) -> set[str]:
+    """Sources that set ``near_dedup: false``: their rows skip the near pass (by id they are still checked)."""
+    return {cfg.name for cfg in recipe.sources if not cfg.near_dedup}
 
 
 def refining(recipe: Recipe) -> bool:
@@ -106,7 +113,8 @@ class Refiner:
                 keys, has = self.excluded_near.keys(key_texts(batch))
                 self.excluded_near.add(keys[has], refs[has])
 
-    def source(self, path: Path, mask: np.ndarray, policy: str) -> tuple[np.ndarray, Counter, list[tuple]]:
+    def source(self, path: Path, mask: np.ndarray, policy: str,
+               near: bool = True) -> tuple[np.ndarray, Counter, list[tuple]]:
         """Refine one source's keep-mask: (mask, drops by reason, [(ref of the dropped row, ref of the row
         it copies)])."""
         number = len(self.files)
@@ -121,7 +129,7 @@ class Refiner:
                 dropped[f"excluded:{self.names[which[row]]}"] += 1
             part &= ~found
             live = np.flatnonzero(part)
-            if self.near is None or not len(live):
+            if self.near is None or not near or not len(live):
                 continue
             keys, has = self.near.keys(key_texts(batch.take(live)))
             copied = self.excluded_near.find(keys, has)
@@ -173,5 +181,7 @@ def refine(recipe: Recipe, ordered: list, masks: list[np.ndarray], root: Path,
     """Exclusion and near dedup over every source (``ordered``: ``(source, previous result)`` in load
     order) after exact dedup: per source, the keep-mask, drops by reason and near-drop records."""
     refiner = Refiner(recipe, root, memory_budget)
-    passes = [refiner.source(prev.path, mask, source.dedup) for (source, prev), mask in zip(ordered, masks)]
+    exempt = near_exempt(recipe)
+    passes = [refiner.source(prev.path, mask, source.dedup, source.name not in exempt)
+              for (source, prev), mask in zip(ordered, masks)]
     return removal_records(refiner.names, ordered, refiner.files, passes)

@@ -161,7 +161,11 @@ def _refine(ray, recipe: Recipe, ordered: list, masks: list[np.ndarray], dropped
     """Near dedup partitioned by LSH band key: band keys of live rows in a Ray Data map (per parquet row
     group), grouped by key; only keys shared by several rows reach the sequential pass (one Ray task)."""
     files = excluded + [prev.path for _, prev in ordered]
-    lives = [None] * len(excluded) + masks
+    from bagel.pipeline.near import near_exempt
+
+    exempt = near_exempt(recipe)  # their rows take no part in the near pass: none of them is live there
+    lives = [None] * len(excluded) + [np.zeros_like(mask) if source.name in exempt else mask
+                                      for (source, _), mask in zip(ordered, masks)]
     tasks = []
     for number, (path, live) in enumerate(zip(files, lives)):
         meta, offset = pq.ParquetFile(path).metadata, 0
