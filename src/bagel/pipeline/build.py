@@ -2,8 +2,8 @@
 worker processes when asked, and assembles the outputs and the report.
 
 Outputs in the out dir: ``records.parquet``, ``sft.parquet``, ``dpo.parquet``,
-``decontamination.jsonl``, ``report.json`` (+ ``report.html`` and the dataset card
-``README.md``). Step outputs are cached under ``cache/``; a rerun reuses every step
+``decontamination.jsonl``, ``near_duplicates.jsonl`` (with near dedup or exclude sets),
+``report.json`` (+ ``report.html`` and the dataset card ``README.md``). Step outputs are cached under ``cache/``; a rerun reuses every step
 whose inputs, options and code are unchanged.
 """
 
@@ -26,6 +26,7 @@ from bagel.errors import UserError
 from bagel.pipeline import cache
 from bagel.pipeline.checks import raise_failures
 from bagel.pipeline.lock import out_dir_lock
+from bagel.pipeline.mix import mix_step, mix_summary
 from bagel.pipeline.steps import (
     StepResult,
     convert_step,
@@ -40,7 +41,7 @@ from bagel.records import RECORD_SCHEMA
 from bagel.sources.base import Source
 from bagel.sources.hub import HubUnavailable, exception_chain, hub_reads
 
-STEPS = ("convert", "sample", "dedup", "trim", "decontam", "render")
+STEPS = ("convert", "sample", "dedup", "trim", "decontam", "mix", "render")
 _PROCESS_CACHE: dict = {}
 
 
@@ -217,14 +218,24 @@ def execute_local(recipe: Recipe, names: list[str], root: Path, workers: int, me
         timings["trim+decontam"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        clean = [dec for _, dec in finished]
+        mixed = mix_task(recipe, [dec for _, dec in finished], root)
+        timings["mix"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        clean = mixed
         id_paths, ids_key = slice_ids(recipe, clean)
         rendered = _map(pool, render_task, [(recipe, n, c, root, id_paths, ids_key) for n, c in zip(names, clean)])
         timings["render"] = time.perf_counter() - t
     finally:
         if pool is not None:
             pool.shutdown()
-    return prepared, deduped, finished, rendered, timings
+    return prepared, deduped, finished, mixed, rendered, timings
+
+
+def mix_task(recipe: Recipe, clean: list[StepResult], root: Path) -> list[StepResult]:
+    """The mix step over every source (decontaminated outputs in load order)."""
+    pairs = recipe.enabled_sources()
+    return mix_step(recipe, [(cfg, src, dec) for (cfg, src), dec in zip(pairs, clean)], root)
 
 
 def slice_ids(recipe: Recipe, clean: list[StepResult]) -> tuple[list[str], str]:
@@ -236,8 +247,8 @@ def slice_ids(recipe: Recipe, clean: list[StepResult]) -> tuple[list[str], str]:
 def assemble(recipe: Recipe, out_dir: Path, names: list[str], executed: tuple, started: float,
              skipped: list[dict] | None = None) -> dict:
     """Concatenate the per-source outputs into the build outputs and write the report."""
-    prepared, deduped, finished, rendered, timings = executed
-    clean = [dec for _, dec in finished]
+    prepared, deduped, finished, mixed, rendered, timings = executed
+    clean = mixed
     t = time.perf_counter()
     from bagel.formats import DPO_SCHEMA, SFT_SCHEMA
 
@@ -246,30 +257,34 @@ def assemble(recipe: Recipe, out_dir: Path, names: list[str], executed: tuple, s
         "sft": _concat_parquet([Path(r.extra["sft"]) for r in rendered], out_dir / "sft.parquet", SFT_SCHEMA),
         "dpo": _concat_parquet([Path(r.extra["dpo"]) for r in rendered], out_dir / "dpo.parquet", DPO_SCHEMA),
     }
-    removals = _concat_jsonl([c.extra["removals"] for c in clean], out_dir / "decontamination.jsonl")
+    removals = _concat_jsonl([dec.extra["removals"] for _, dec in finished], out_dir / "decontamination.jsonl")
+    near_removals = write_near_removals(recipe, deduped, out_dir)
     timings["write"] = time.perf_counter() - t
 
     per_source = {}
     pairs = recipe.enabled_sources()  # resolved once, in the order of `names`
     sources = [src for _, src in pairs]
     local = {src.name: cfg.path is not None for cfg, src in pairs}
-    for name, source, (conv, samp), ded, (trim, dec), ren in zip(names, sources, prepared, deduped, finished,
-                                                                   rendered):
+    for name, source, (conv, samp), ded, (trim, dec), mix, ren in zip(names, sources, prepared, deduped, finished,
+                                                                        mixed, rendered):
         per_source[name] = {
             "confidence": source.confidence,
             "kind": source.kind,
             "hub_id": source.hub_id,
             "license": source.license,
-            "steps": {r.step: r.as_dict() for r in (conv, samp, ded, trim, dec, ren)},
+            "steps": {r.step: r.as_dict() for r in (conv, samp, ded, trim, dec, mix, ren)},
         }
         per_source[name].update(provenance(source, local=local[name]))
         for step in per_source[name]["steps"].values():
-            for k in ("removals", "sft", "dpo"):
+            for k in ("removals", "near_removals", "sft", "dpo"):
                 step.pop(k, None)
         per_source[name]["warnings"] = per_source[name]["steps"]["convert"].pop("warnings", [])
         per_source[name]["steps"]["convert"].pop("error", None)
     report = make_report(recipe, per_source, outputs, removals, timings, time.perf_counter() - started)
     report["skipped"] = skipped or []
+    report["mix"] = mix_summary(recipe, per_source)
+    report["near_duplicates"] = near_summary(near_removals)
+    report["tokens"] = token_report(recipe, out_dir, names)
     cache.atomic_write_json(out_dir / "report.json", report)
     _write_views(out_dir, recipe.format.tokenizer)
     return report
@@ -282,6 +297,33 @@ def provenance(source: Source, local: bool) -> dict:
     own = [read for read in reads if read["hub_id"] == source.hub_id and not local]
     origin = "local" if local else "hub" if source.hub_id else "download"
     return {"origin": origin, "revision": own[0]["revision"] if own else None, "hub_reads": reads}
+def write_near_removals(recipe: Recipe, deduped: list[StepResult], out_dir: Path) -> list[dict] | None:
+    """``near_duplicates.jsonl`` (one line per row dropped as a near copy, with the id it copies) when the
+    recipe has near dedup or exclude sets; None otherwise."""
+    from bagel.pipeline.near import refining
+
+    if not refining(recipe):
+        return None
+    return _concat_jsonl([d.extra["near_removals"] for d in deduped], out_dir / "near_duplicates.jsonl")
+
+
+def token_report(recipe: Recipe, out_dir: Path, names: list[str]) -> dict:
+    """Token (or, without a tokenizer, word) statistics of the training rows just written."""
+    from bagel.report.stats import token_summary
+    from bagel.tokens import TokenCounter
+
+    return token_summary(out_dir, names, TokenCounter(recipe.token_counter_spec()), recipe.max_seq_length)
+
+
+def near_summary(near_removals: list[dict] | None) -> dict | None:
+    """The report's near-duplicate section: rows dropped as near copies, per source and copied source."""
+    if near_removals is None:
+        return None
+    pairs = Counter((r["source"], r["near_source"]) for r in near_removals)
+    by_source: dict[str, dict[str, int]] = {}
+    for (source, copied), n in sorted(pairs.items()):
+        by_source.setdefault(source, {})[copied] = n
+    return {"removed": len(near_removals), "by_source": by_source}
 
 
 def _step_totals(per_source: dict) -> dict:

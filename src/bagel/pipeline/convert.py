@@ -6,7 +6,7 @@ is ``rows`` has its converter check the raw rows instead (``ctx.skip_if_refusal`
 a scope of ``none`` (or a recipe with the filter off) checks nothing. Every row
 that does not become a record is counted by reason: ``malformed:<why>`` (missing field,
 wrong type, invalid chat), a converter's own :class:`~bagel.sources.base.Skip` reason,
-or ``refusal:<pattern>``.
+``dpo:identical`` (a preference pair whose answers are the same), or ``refusal:<pattern>``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from bagel.log import logger
 from bagel.sources.base import ConvertContext, Skip, Source
 from bagel.sources.hub import load_revision
 from bagel.sources.io import FILE, MALFORMED, read_hub, read_local
-from bagel.validate import record_problem
+from bagel.validate import identical_pair, record_problem
 
 STRATUM = "_stratum"  # optional key a converter sets for stratified sampling
 
@@ -72,6 +72,9 @@ def convert_source(
         problem = record_problem(rec)
         if problem:
             ctx.drop(f"malformed:{problem}", rec)
+            continue
+        if identical_pair(rec):
+            counts["dpo:identical"] += 1
             continue
         if scope != "none":
             pattern = refusal(refusal_text(rec, scope))

@@ -3,7 +3,11 @@
 - convert + sample, and trim: a Ray Data ``map`` over the list of sources (a converter
   streams a whole source, so one task owns one source);
 - dedup: a Ray Data ``groupby("id").map_groups`` over (id, load position, row) of every
-  source, keeping in each group exactly what the local seen-set keeps;
+  source and of the exclude sets, keeping in each group exactly what the local seen-set keeps
+  (and dropping ids an exclude set holds); near dedup: band keys of every live row in a Ray Data
+  map (per parquet row group), ``groupby`` band key, and only the keys several rows share go to
+  one Ray task that applies the local rules in load order;
+- mix (weighted shares, a global choice over hashes and lengths): one Ray task;
 - decontamination and rendering: ``read_parquet`` of the records + ``map_batches`` with one
   decontaminator / renderer per actor (the benchmark index reaches each actor through the
   step cache: built once, then loaded);
@@ -21,6 +25,7 @@ import json
 import os
 import pickle
 import time
+from collections import Counter
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -69,40 +74,150 @@ def _per_source(ray, names: list[str], task: Callable) -> list:
 
 
 def _dedup_group(group: pa.Table, policies: list[str]) -> pa.Table:
-    """The (pos, row) pairs a group of equal ids keeps: the local seen-set's rule, in load order."""
+    """The (pos, row) pairs a group of equal ids keeps: the local seen-set's rule, in load order; each with
+    the first exclude set that holds the id (``excluded``, -1 for none: rows with ``pos`` -1 - k are set k's)."""
     order = np.lexsort((group["row"].to_numpy(), group["pos"].to_numpy()))
     pos, row = group["pos"].to_numpy()[order], group["row"].to_numpy()[order]
+    sets = pos[pos < 0]
+    excluded = -1 - int(sets.max()) if len(sets) else -1  # the lowest-numbered exclude set holding the id
     keep, seen = [], False
     for p, r in zip(pos, row):
+        if p < 0:
+            continue
         policy = policies[p]
         if policy == "none" or policy == "add" or not seen:
             keep.append((p, r))
         seen = seen or policy != "none"
-    return pa.table({"pos": [p for p, _ in keep], "row": [r for _, r in keep]},
-                    schema=pa.schema([("pos", pa.int32()), ("row", pa.int64())]))
+    return pa.table({"pos": [p for p, _ in keep], "row": [r for _, r in keep], "excluded": [excluded] * len(keep)},
+                    schema=pa.schema([("pos", pa.int32()), ("row", pa.int64()), ("excluded", pa.int32())]))
+
+
+def _near_keys(tasks: dict, recipe: Recipe) -> dict:
+    """A map_batches function: band keys of the live rows of the row groups in ``tasks`` (one row per band
+    key: key, ref of its row)."""
+    from bagel.near_dedup import NearIndex, key_texts
+    from bagel.pipeline.near import FILE_SHIFT, KEY_COLUMNS
+
+    near = recipe.dedup.near
+    index = NearIndex(near.threshold, near.num_perm, near.ngram)
+    keys_out, refs_out = [], []
+    for number, path, group, offset, live in zip(tasks["file"], tasks["path"], tasks["group"], tasks["offset"],
+                                                 tasks["live"]):
+        table = pq.ParquetFile(path).read_row_group(int(group), columns=KEY_COLUMNS)
+        rows = np.flatnonzero(np.unpackbits(np.frombuffer(live, dtype=np.uint8), count=table.num_rows))
+        if not len(rows):
+            continue
+        keys, has = index.keys(key_texts(table.take(rows)))
+        refs = (int(number) << FILE_SHIFT) | (int(offset) + rows[has])
+        keys_out.append(keys[has].reshape(-1).view(np.int64))
+        refs_out.append(np.repeat(refs, keys.shape[1]))
+    empty = np.zeros(0, dtype=np.int64)
+    return {"key": np.concatenate(keys_out) if keys_out else empty, "ref": np.concatenate(refs_out) if refs_out else empty}
+
+
+def _shared_keys(group: pa.Table) -> pa.Table:
+    """The members of a band-key group that more than one row shares (others cannot be near copies)."""
+    return group if group.num_rows > 1 else group.slice(0, 0)
+
+
+def _resolve_near(recipe: Recipe, ordered: list, files: list[Path], masks: list[np.ndarray], dropped: list,
+                  members: list) -> list:
+    """The near pass in load order over the rows that share a band key (a Ray task): exclusion by near copy,
+    then near duplicates, by the local engine's rules; per source (mask, drops, near-drop records)."""
+    import ray
+
+    from bagel.pipeline.near import FILE_SHIFT, drop_reason, removal_records
+
+    table = pa.concat_tables(ray.get(members)) if members else None
+    names = [e.name for e in recipe.exclude]
+    masks = [mask.copy() for mask in masks]  # arrays from the object store are read-only
+    drops: list[list] = [[] for _ in ordered]
+    if table is not None and table.num_rows:
+        refs, keys = table["ref"].to_numpy(), table["key"].to_numpy()
+        order = np.lexsort((keys, refs))
+        refs, keys = refs[order], keys[order]
+        starts = np.flatnonzero(np.r_[True, refs[1:] != refs[:-1]])
+        kept: dict[int, int] = {}  # band key -> smallest ref of a kept row that adds it
+        excluded: dict[int, int] = {}  # band key -> smallest ref of an exclude-set row
+        for start, stop in zip(starts, np.r_[starts[1:], len(refs)]):
+            ref, row_keys = int(refs[start]), keys[start:stop].tolist()
+            number = ref >> FILE_SHIFT
+            if number < len(names):
+                for k in row_keys:
+                    excluded.setdefault(k, ref)
+                continue
+            pos, row = number - len(names), ref & ((1 << FILE_SHIFT) - 1)
+            policy = ordered[pos][0].dedup
+            copies = [excluded[k] for k in row_keys if k in excluded]
+            if not copies and policy == "check_add":
+                copies = [kept[k] for k in row_keys if k in kept]
+            if copies:
+                masks[pos][row] = False
+                dropped[pos][drop_reason(names, min(copies))] += 1
+                drops[pos].append((ref, min(copies)))
+            elif policy in ("check_add", "add"):
+                for k in row_keys:
+                    kept.setdefault(k, ref)
+    return removal_records(names, ordered, files, list(zip(masks, dropped, drops)))
+
+
+def _refine(ray, recipe: Recipe, ordered: list, masks: list[np.ndarray], dropped: list,
+            excluded: list[Path]) -> object:
+    """Near dedup partitioned by LSH band key: band keys of live rows in a Ray Data map (per parquet row
+    group), grouped by key; only keys shared by several rows reach the sequential pass (one Ray task)."""
+    files = excluded + [prev.path for _, prev in ordered]
+    from bagel.pipeline.near import near_exempt
+
+    exempt = near_exempt(recipe)  # their rows take no part in the near pass: none of them is live there
+    lives = [None] * len(excluded) + [np.zeros_like(mask) if source.name in exempt else mask
+                                      for (source, _), mask in zip(ordered, masks)]
+    tasks = []
+    for number, (path, live) in enumerate(zip(files, lives)):
+        meta, offset = pq.ParquetFile(path).metadata, 0
+        for group in range(meta.num_row_groups):
+            n = meta.row_group(group).num_rows
+            part = np.ones(n, dtype=bool) if live is None else live[offset: offset + n]
+            tasks.append({"file": number, "path": str(path), "group": group, "offset": offset,
+                          "live": np.packbits(part).tobytes()})
+            offset += n
+    members = []
+    if tasks and recipe.dedup.near.enabled:
+        members = (ray.data.from_items(tasks)
+                   .map_batches(_near_keys, fn_kwargs={"recipe": recipe}, batch_size=4, batch_format="numpy")
+                   .groupby("key").map_groups(_shared_keys, batch_format="pyarrow").to_arrow_refs())
+    return ray.remote(_resolve_near).remote(recipe, ordered, files, masks, dropped, members)
 
 
 def _dedup(ray, recipe: Recipe, ordered: list, root: Path) -> list[steps.StepResult]:
-    entries = steps.dedup_entries(ordered, root)
-    cached = [steps._cached("dedup", s.name, e, k) for (s, _), (k, e) in zip(ordered, entries)]
+    entries = steps.dedup_entries(ordered, root, recipe)
+    cached = [steps.cached_dedup(s, k, e) for (s, _), (k, e) in zip(ordered, entries)]
     if all(cached):
         return cached
     started = time.perf_counter()
+    from bagel.pipeline.near import exclude_records, refining
+
     sizes = [pq.ParquetFile(prev.path).metadata.num_rows for _, prev in ordered]
+    excluded = [exclude_records(e, root, recipe.batch_size) for e in recipe.exclude]
     tables = [
-        pa.table({"id": pq.read_table(prev.path, columns=["id"])["id"],
+        pa.table({"id": pq.read_table(path, columns=["id"])["id"],
                   "pos": pa.array(np.full(n, pos, dtype=np.int32)), "row": pa.array(np.arange(n, dtype=np.int64))})
-        for pos, ((_, prev), n) in enumerate(zip(ordered, sizes))
+        for pos, path, n in [(-1 - k, p, pq.ParquetFile(p).metadata.num_rows) for k, p in enumerate(excluded)]
+        + [(pos, prev.path, n) for pos, ((_, prev), n) in enumerate(zip(ordered, sizes))]
     ]
     policies = [source.dedup for source, _ in ordered]
     kept = (ray.data.from_arrow(tables).groupby("id")
             .map_groups(partial(_dedup_group, policies=policies), batch_format="pyarrow").to_arrow_refs())
     masks = [np.zeros(n, dtype=bool) for n in sizes]
+    dropped = [Counter() for _ in ordered]
     for table in ray.get(kept):
-        for p, r in zip(table["pos"].to_numpy(), table["row"].to_numpy()):
-            masks[p][r] = True
-    return [hit or steps.write_dedup(recipe, source, prev, key, entry, mask, started)
-            for hit, (source, prev), (key, entry), mask in zip(cached, ordered, entries, masks)]
+        for p, r, k in zip(table["pos"].to_numpy(), table["row"].to_numpy(), table["excluded"].to_numpy()):
+            masks[p][r] = k < 0
+            if k >= 0:
+                dropped[p][f"excluded:{recipe.exclude[k].name}"] += 1
+    refined = None
+    if refining(recipe):
+        refined = ray.get(_refine(ray, recipe, ordered, masks, dropped, excluded))
+    return steps.write_dedups(recipe, ordered, masks, refined, root, started)
 
 
 class _Decontaminate:
@@ -210,6 +325,9 @@ def execute_ray(recipe: Recipe, names: list[str], root: Path, workers: int, memo
     clean = _decontam(ray, recipe, sources, trimmed, root, workers)
     timings["trim+decontam"] = time.perf_counter() - t
     t = time.perf_counter()
-    rendered = _render(ray, recipe, sources, clean, root, workers)
+    mixed = ray.get(ray.remote(build.mix_task).remote(recipe, clean, root))
+    timings["mix"] = time.perf_counter() - t
+    t = time.perf_counter()
+    rendered = _render(ray, recipe, sources, mixed, root, workers)
     timings["render"] = time.perf_counter() - t
-    return prepared, deduped, list(zip(trimmed, clean)), rendered, timings
+    return prepared, deduped, list(zip(trimmed, clean)), mixed, rendered, timings
