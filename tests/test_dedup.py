@@ -30,3 +30,18 @@ def test_spill_keeps_exact_answers(tmp_path):
     assert again.tolist() == [False] * len(ids[::997]) + [True, True]
     assert len(seen) == 200_002
     assert isinstance(seen.spilled[0], np.memmap)
+
+
+def test_sorted_runs_with_payloads_answer_the_smallest_across_runs_and_spills(tmp_path, monkeypatch):
+    from bagel import dedup
+    from bagel.dedup import SortedRuns
+
+    monkeypatch.setattr(dedup, "_LEVEL0_MAX", 4)  # a new run every 4 keys, merged by size, spilled past 64 bytes
+    runs = SortedRuns(memory_budget=64, spill_dir=tmp_path, payload=True)
+    keys = np.array([5, 1, 9, 5, 7, 1, 3, 11, 5, 2, 8, 6], dtype=np.uint64)
+    for start in range(0, len(keys), 2):
+        runs.add(keys[start: start + 2], np.arange(start, start + 2) + 100)
+    assert runs.spilled and runs.spilled_payloads
+    found, values = runs.lookup(np.array([5, 1, 4, 6, 11], dtype=np.uint64))
+    assert found.tolist() == [True, True, False, True, True]
+    assert values.tolist() == [100, 101, -1, 111, 107]  # 5 was added under 100, 103 and 108: the smallest wins

@@ -59,6 +59,9 @@ class SourceConfig(StrictModel):
     def pin(self, pins: dict[str, str]) -> None:
         """Pin this source's hub reads to the commits of ``pins`` (a lock file's entry for it)."""
         self._pins = dict(pins)
+    weight: float | None = Field(None, gt=0)  # share of `mix:` (normalised over weighted sources)
+    oversample: bool = False  # a weighted source short of its share repeats rows instead of giving it away
+    near_dedup: bool = True  # false: this source's rows skip near-duplicate dedup (many questions per passage)
 
     def resolve(self) -> Source:
         """The :class:`Source` this entry describes, overrides applied."""
@@ -132,6 +135,45 @@ class RefusalConfig(StrictModel):
     patterns: list[str] = Field(default_factory=lambda: list(DEFAULT_REFUSAL_PATTERNS))
 
 
+class MixConfig(StrictModel):
+    """The size of the weighted part of the mix: ``rows`` records, or ``tokens`` tokens (with ``tokenizer``)."""
+
+    rows: int | None = Field(None, ge=1)
+    tokens: int | None = Field(None, ge=1)
+    tokenizer: str | None = None  # a local tokenizer folder or a hub id; also used for token statistics
+
+    @model_validator(mode="after")
+    def _one_budget(self):
+        if (self.rows is None) == (self.tokens is None):
+            raise ValueError("mix: give exactly one of `rows` or `tokens`")
+        return self
+
+
+class NearDedupConfig(StrictModel):
+    """Near-duplicate dedup: MinHash LSH over character ``ngram`` s of each record's normalised key text."""
+
+    enabled: bool = False
+    threshold: float = Field(0.8, gt=0, lt=1)  # estimated Jaccard similarity at which a row is a near copy
+    num_perm: int = Field(128, ge=16, le=1024)
+    ngram: int = Field(5, ge=1, le=64)
+
+
+class DedupConfig(StrictModel):
+    """Dedup beyond the exact (uuid5 id) priority dedup, which is always on."""
+
+    near: NearDedupConfig = Field(default_factory=NearDedupConfig)
+
+
+class ExcludeConfig(StrictModel):
+    """An existing set whose rows (by id, and by near copy with near dedup on) are kept out of the build:
+    a previous build's ``records.parquet``, or any file described with ``shape`` + ``columns``."""
+
+    name: str
+    path: Path
+    shape: Shape | None = None
+    columns: dict[str, str | None] = Field(default_factory=dict)
+
+
 class Recipe(StrictModel):
     """A whole build: sources, filters, decontamination, rendering, seed."""
 
@@ -170,6 +212,11 @@ class Recipe(StrictModel):
             return value
 
         return walk(self.model_dump(mode="json"))
+    mix: MixConfig | None = None
+    dedup: DedupConfig = Field(default_factory=DedupConfig)
+    exclude: list[ExcludeConfig] = Field(default_factory=list)
+    tokenizer: str | None = None  # for token statistics (else `mix.tokenizer`; else words are counted)
+    max_seq_length: int = Field(4096, ge=1)  # the report's truncation share is measured at this length
 
     @model_validator(mode="after")
     def _unique_names(self):
@@ -178,6 +225,27 @@ class Recipe(StrictModel):
         if dupes:
             raise ValueError(f"source listed twice: {', '.join(dupes)}")
         return self
+
+    @model_validator(mode="after")
+    def _mix_and_weights(self):
+        weighted = [s.name for s in self.sources if s.enabled and s.weight is not None]
+        if weighted and self.mix is None:
+            raise ValueError(f"source(s) {', '.join(weighted)} set `weight` but the recipe has no `mix:` size")
+        if self.mix is not None and not weighted:
+            raise ValueError("`mix:` is set but no enabled source has a `weight`")
+        if self.mix is not None and self.mix.tokens is not None and self.token_counter_spec() is None:
+            raise ValueError("`mix: {tokens: N}` needs a tokenizer (`mix.tokenizer` or `tokenizer`)")
+        oversampled = [s.name for s in self.sources if s.oversample and s.weight is None]
+        if oversampled:
+            raise ValueError(f"source(s) {', '.join(oversampled)} set `oversample` without a `weight`")
+        names = [e.name for e in self.exclude]
+        if len(set(names)) != len(names):
+            raise ValueError("exclude: every set needs its own `name`")
+        return self
+
+    def token_counter_spec(self) -> str | None:
+        """The tokenizer that token counts use (``tokenizer``, else ``mix.tokenizer``); None: count words."""
+        return self.tokenizer or (self.mix.tokenizer if self.mix is not None else None)
 
     def enabled_sources(self) -> list[tuple[SourceConfig, Source]]:
         """Enabled entries with their resolved sources, in load order: confidence desc, then name."""
@@ -201,4 +269,18 @@ def load_recipe(path: Path) -> Recipe:
             raise UserError(f"source {cfg.name}: file not found: {cfg.path}")
         if cfg.enabled:
             cfg.resolve()  # unknown names and options fail here, at load
+    _resolve_extra_paths(recipe, base)
     return recipe
+
+
+def _resolve_extra_paths(recipe: Recipe, base: Path) -> None:
+    """Exclude-set paths relative to the recipe's folder (and must exist); tokenizers too when such a folder exists."""
+    for excluded in recipe.exclude:
+        if not excluded.path.is_absolute():
+            excluded.path = (base / excluded.path).resolve()
+        if not excluded.path.exists():
+            raise UserError(f"exclude {excluded.name}: file not found: {excluded.path}")
+    for owner in (recipe, recipe.mix):
+        value = getattr(owner, "tokenizer", None)
+        if value and not Path(value).is_absolute() and (base / value).exists():
+            owner.tokenizer = str((base / value).resolve())

@@ -52,3 +52,11 @@ def record_problem(record: dict) -> str | None:
             return "text_not_text"
         return None if value.strip() else "empty_text"
     return "unknown_kind"
+
+
+def identical_pair(record: dict) -> bool:
+    """Whether a preference record's chosen and rejected answers are the same (whitespace and case aside):
+    such a pair teaches nothing and is dropped as ``dpo:identical``."""
+    if record.get("kind") != "dpo":
+        return False
+    return record["chosen"].strip().casefold() == record["rejected"].strip().casefold()

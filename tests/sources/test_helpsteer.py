@@ -36,7 +36,7 @@ def test_best_and_worse_selection_per_prompt():
         "no_rejected": 1,  # Name a tree: two correctness-4 answers, the second scores lower
         "no_chosen": 1,  # Name a bird
         "too_few_responses": 1,  # Name a fruit
-        "chosen_equals_rejected": 1,  # Say hi
+        "dpo:identical": 1,  # Say hi
     }
 
 

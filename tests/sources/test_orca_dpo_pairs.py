@@ -29,7 +29,7 @@ def test_question_becomes_the_prompt_and_the_system_column_is_dropped():
         "in": 5,
         "kept": 2,
         "refusal:language model": 1,
-        "chosen_equals_rejected": 1,
+        "dpo:identical": 1,
         "malformed:missing_field:rejected": 1,
     }
 

@@ -19,7 +19,7 @@ def test_pairs_as_given_without_refusal_filter():
         pair("Explain how to pick a lock.", "Insert a tension wrench...", "I can't help."),
         pair("Say something rude.", "As an AI language model, I will say it anyway: you smell.", "No."),
     ]
-    assert counts == {"in": 4, "kept": 2, "chosen_equals_rejected": 1, "malformed:pair_field_not_string": 1}
+    assert counts == {"in": 4, "kept": 2, "dpo:identical": 1, "malformed:pair_field_not_string": 1}
 
 
 def test_declaration():

@@ -28,7 +28,7 @@ def test_keeps_scores_of_8_and_up_with_a_distinct_assistant_answer():
         "kept": 1,
         "score_below_8": 1,
         "chosen_not_user_assistant": 1,
-        "chosen_equals_rejected": 1,  # "Four." vs "  four. "
+        "dpo:identical": 1,  # "Four." vs "  four. "
         "refusal:language model": 1,
         "empty_chosen": 1,
         "malformed:wrong_type": 1,  # null score

@@ -2,8 +2,8 @@
 worker processes when asked, and assembles the outputs and the report.
 
 Outputs in the out dir: ``records.parquet``, ``sft.parquet``, ``dpo.parquet``,
-``decontamination.jsonl``, ``report.json`` (+ ``report.html`` and the dataset card
-``README.md``). Step outputs are cached under ``cache/``; a rerun reuses every step
+``decontamination.jsonl``, ``near_duplicates.jsonl`` (with near dedup or exclude sets),
+``report.json`` (+ ``report.html`` and the dataset card ``README.md``). Step outputs are cached under ``cache/``; a rerun reuses every step
 whose inputs, options and code are unchanged.
 """
 
@@ -25,13 +25,15 @@ from bagel.config import Recipe
 from bagel.errors import UserError
 from bagel.pipeline import cache
 from bagel.pipeline.lock import out_dir_lock
+from bagel.pipeline.mix import mix_summary
+from bagel.pipeline.result import StepResult
 from bagel.pipeline.steps import dedup_step
 from bagel.pipeline.tasks import run_steps
 from bagel.records import RECORD_SCHEMA
 from bagel.sources.base import Source
 from bagel.sources.hub import HubUnavailable, exception_chain, hub_reads
 
-STEPS = ("convert", "sample", "dedup", "trim", "decontam", "render")
+STEPS = ("convert", "sample", "dedup", "trim", "decontam", "mix", "render")
 def _map(pool, fn, args: Iterable[tuple]) -> list:
     """``fn(*a)`` for each of ``args``, in order. With a pool, this process is one more worker: the pool
     takes tasks from the front, this process the still-pending ones from the back (by cancelling them)."""
@@ -136,8 +138,8 @@ def execute_local(recipe: Recipe, names: list[str], root: Path, workers: int, me
 def assemble(recipe: Recipe, out_dir: Path, names: list[str], executed: tuple, started: float,
              skipped: list[dict] | None = None) -> dict:
     """Concatenate the per-source outputs into the build outputs and write the report."""
-    prepared, deduped, finished, rendered, timings = executed
-    clean = [dec for _, dec in finished]
+    prepared, deduped, finished, mixed, rendered, timings = executed
+    clean = mixed
     t = time.perf_counter()
     from bagel.formats import DPO_SCHEMA, SFT_SCHEMA
 
@@ -146,30 +148,34 @@ def assemble(recipe: Recipe, out_dir: Path, names: list[str], executed: tuple, s
         "sft": cache.concat_parquet([Path(r.extra["sft"]) for r in rendered], out_dir / "sft.parquet", SFT_SCHEMA),
         "dpo": cache.concat_parquet([Path(r.extra["dpo"]) for r in rendered], out_dir / "dpo.parquet", DPO_SCHEMA),
     }
-    removals = _concat_jsonl([c.extra["removals"] for c in clean], out_dir / "decontamination.jsonl")
+    removals = _concat_jsonl([dec.extra["removals"] for _, dec in finished], out_dir / "decontamination.jsonl")
+    near_removals = write_near_removals(recipe, deduped, out_dir)
     timings["write"] = time.perf_counter() - t
 
     per_source = {}
     pairs = recipe.enabled_sources()  # resolved once, in the order of `names`
     sources = [src for _, src in pairs]
     local = {src.name: cfg.path is not None for cfg, src in pairs}
-    for name, source, (conv, samp), ded, (trim, dec), ren in zip(names, sources, prepared, deduped, finished,
-                                                                   rendered):
+    for name, source, (conv, samp), ded, (trim, dec), mix, ren in zip(names, sources, prepared, deduped, finished,
+                                                                        mixed, rendered):
         per_source[name] = {
             "confidence": source.confidence,
             "kind": source.kind,
             "hub_id": source.hub_id,
             "license": source.license,
-            "steps": {r.step: r.as_dict() for r in (conv, samp, ded, trim, dec, ren)},
+            "steps": {r.step: r.as_dict() for r in (conv, samp, ded, trim, dec, mix, ren)},
         }
         per_source[name].update(provenance(source, local=local[name]))
         for step in per_source[name]["steps"].values():
-            for k in ("removals", "sft", "dpo"):
+            for k in ("removals", "near_removals", "sft", "dpo"):
                 step.pop(k, None)
         per_source[name]["warnings"] = per_source[name]["steps"]["convert"].pop("warnings", [])
         per_source[name]["steps"]["convert"].pop("error", None)
     report = make_report(recipe, per_source, outputs, removals, timings, time.perf_counter() - started)
     report["skipped"] = skipped or []
+    report["mix"] = mix_summary(recipe, per_source)
+    report["near_duplicates"] = near_summary(near_removals)
+    report["tokens"] = token_report(recipe, out_dir, names)
     cache.atomic_write_json(out_dir / "report.json", report)
     _write_views(out_dir, recipe.format.tokenizer)
     return report
@@ -182,6 +188,33 @@ def provenance(source: Source, local: bool) -> dict:
     own = [read for read in reads if read["hub_id"] == source.hub_id and not local]
     origin = "local" if local else "hub" if source.hub_id else "download"
     return {"origin": origin, "revision": own[0]["revision"] if own else None, "hub_reads": reads}
+def write_near_removals(recipe: Recipe, deduped: list[StepResult], out_dir: Path) -> list[dict] | None:
+    """``near_duplicates.jsonl`` (one line per row dropped as a near copy, with the id it copies) when the
+    recipe has near dedup or exclude sets; None otherwise."""
+    from bagel.pipeline.near import refining
+
+    if not refining(recipe):
+        return None
+    return _concat_jsonl([d.extra["near_removals"] for d in deduped], out_dir / "near_duplicates.jsonl")
+
+
+def token_report(recipe: Recipe, out_dir: Path, names: list[str]) -> dict:
+    """Token (or, without a tokenizer, word) statistics of the training rows just written."""
+    from bagel.report.stats import token_summary
+    from bagel.tokens import TokenCounter
+
+    return token_summary(out_dir, names, TokenCounter(recipe.token_counter_spec()), recipe.max_seq_length)
+
+
+def near_summary(near_removals: list[dict] | None) -> dict | None:
+    """The report's near-duplicate section: rows dropped as near copies, per source and copied source."""
+    if near_removals is None:
+        return None
+    pairs = Counter((r["source"], r["near_source"]) for r in near_removals)
+    by_source: dict[str, dict[str, int]] = {}
+    for (source, copied), n in sorted(pairs.items()):
+        by_source.setdefault(source, {})[copied] = n
+    return {"removed": len(near_removals), "by_source": by_source}
 
 
 def _step_totals(per_source: dict) -> dict:

@@ -6,7 +6,7 @@ is ``rows`` has its converter check the raw rows instead (``ctx.skip_if_refusal`
 a scope of ``none`` (or a recipe with the filter off) checks nothing. Every row
 that does not become a record is counted by reason: ``malformed:<why>`` (missing field,
 wrong type, invalid chat), a converter's own :class:`~bagel.sources.base.Skip` reason,
-or ``refusal:<pattern>``.
+``dpo:identical`` (a preference pair whose answers are the same), or ``refusal:<pattern>``.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from bagel.records import RECORD_SCHEMA, STRATUM
 from bagel.sources.base import ConvertContext, Skip, Source
 from bagel.sources.hub import HubUnavailable, hub_reads, load_revision
 from bagel.sources.io import FILE, MALFORMED, FilePart, fingerprint, local_shards, read_hub, read_local, read_shard
-from bagel.validate import record_problem
+from bagel.validate import identical_pair, record_problem
 
 CONVERTED_SCHEMA = RECORD_SCHEMA.append(pa.field(STRATUM, pa.string()))
 
@@ -82,6 +82,9 @@ def convert_source(
         problem = record_problem(rec)
         if problem:
             ctx.drop(f"malformed:{problem}", rec)
+            continue
+        if identical_pair(rec):
+            counts["dpo:identical"] += 1
             continue
         if scope != "none":
             pattern = refusal(refusal_text(rec, scope))

@@ -1,17 +1,20 @@
 """Priority dedup without a central collection of ids: the ids are hash-partitioned.
 
-1. per source (a task): the 64-bit hash of each id (:func:`bagel.dedup.id_hashes`, the local
-   seen-set's hash) and its row, split by ``hash % partitions`` into one file per partition;
+1. per source and per exclude set (a task): the 64-bit hash of each id (:func:`bagel.dedup.id_hashes`,
+   the local seen-set's hash) and its row, split by ``hash % partitions`` into one file per partition;
 2. per partition (a task): the (hash, row) pairs of every source that checks or adds, sorted by
-   (hash, load position, row). The priority rule: the first row of each hash is kept, later rows
-   are dropped unless their source only adds (``dedup: add``); the rows dropped are written per
-   source;
+   (hash, load position, row). The priority rule: the first row of each hash is kept, later rows are
+   dropped unless their source only adds (``dedup: add``); then a kept row (of any source) whose id an
+   exclude set holds is dropped as ``excluded:<set>`` (the first such set). The rows dropped, with
+   why, are written per source;
 3. per source (a task): its keep-mask from the partitions' drop files, and its dedup output
    (:func:`bagel.pipeline.steps.write_dedup`).
 
-Every task reads and writes files under ``cache/dedup/partitions/`` in the out dir and returns
-counts only, so no process holds more than one partition's ids, or one source's keep-mask. The
-keep-masks equal the local seen-set's: the same hashes under the same rule.
+Every task reads and writes files under ``cache/dedup/partitions/`` in the out dir and returns counts
+only, so no process holds more than one partition's ids, or one source's keep-mask. The keep-masks
+and counts equal the local engine's (same hashes, same rule). With near dedup on, the near pass (an
+executor's own, given as ``near``) needs every source's keep-mask after step 2: those are gathered
+(one byte per row) and its results written per source in step 3.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,9 +31,11 @@ import numpy as np
 from bagel.config import Recipe
 from bagel.dedup import id_hashes
 from bagel.pipeline import cache
-from bagel.pipeline.result import StepResult, cached_result
-from bagel.pipeline.steps import dedup_entries, id_batches, write_dedup
+from bagel.pipeline.result import StepResult
+from bagel.pipeline.steps import cached_dedup, dedup_entries, id_batches, write_dedup
 from bagel.sources.base import Source
+
+DUPLICATE = -1  # the reason code of an exact duplicate; k >= 0: excluded by exclude set k
 
 
 def _save(path: Path, array: np.ndarray) -> None:
@@ -40,74 +46,116 @@ def _save(path: Path, array: np.ndarray) -> None:
     os.replace(tmp, path)
 
 
-def split_ids(path: str, pos: int, partitions: int, folder: str) -> list[int]:
-    """Step 1 for the source at load position ``pos``: its (hash, row) pairs per partition; rows per partition."""
-    hashes, rows, start = [], [], 0
+def split_ids(path: str, label: str, partitions: int, folder: str) -> list[int]:
+    """Step 1 for one source (``label``: its load position) or exclude set (``x<k>``): its (hash, row) pairs
+    per partition; rows per partition."""
+    hashes, start = [], 0
     for ids in id_batches(Path(path)):
         hashes.append(id_hashes(ids))
-        rows.append(np.arange(start, start + len(ids), dtype=np.int64))
         start += len(ids)
     hashes_all = np.concatenate(hashes) if hashes else np.zeros(0, dtype=np.uint64)
-    rows_all = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+    rows_all = np.arange(start, dtype=np.uint64)
     which = hashes_all % np.uint64(partitions)
     counts = []
     for part in range(partitions):
         chosen = which == part
-        _save(Path(folder) / f"ids.{pos}.{part}.npy", np.stack([hashes_all[chosen], rows_all[chosen].view(np.uint64)]))
+        _save(Path(folder) / f"ids.{label}.{part}.npy", np.stack([hashes_all[chosen], rows_all[chosen]]))
         counts.append(int(chosen.sum()))
     return counts
 
 
-def dedup_partition(folder: str, part: int, policies: list[str]) -> int:
-    """Step 2 for one partition: the priority rule over every checking or adding source; rows dropped."""
+def _pairs(folder: str, label: str, part: int) -> tuple[np.ndarray, np.ndarray]:
+    pairs = np.load(Path(folder) / f"ids.{label}.{part}.npy")
+    return pairs[0], pairs[1].view(np.int64)
+
+
+def dedup_partition(folder: str, part: int, policies: list[str], exclude_sets: int) -> int:
+    """Step 2 for one partition: the priority rule, then the exclude sets; rows dropped."""
+    members = [pos for pos, policy in enumerate(policies) if policy != "none" or exclude_sets]
     hashes, positions, rows = [], [], []
-    live = [pos for pos, policy in enumerate(policies) if policy != "none"]
-    for pos in live:
-        pairs = np.load(Path(folder) / f"ids.{pos}.{part}.npy")
-        hashes.append(pairs[0])
-        rows.append(pairs[1].view(np.int64))
-        positions.append(np.full(pairs.shape[1], pos, dtype=np.int32))
+    for pos in members:
+        hashes_pos, rows_pos = _pairs(folder, str(pos), part)
+        hashes.append(hashes_pos)
+        rows.append(rows_pos)
+        positions.append(np.full(len(rows_pos), pos, dtype=np.int32))
     hash_all = np.concatenate(hashes) if hashes else np.zeros(0, dtype=np.uint64)
     pos_all = np.concatenate(positions) if positions else np.zeros(0, dtype=np.int32)
     row_all = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
     order = np.lexsort((row_all, pos_all, hash_all))
     hash_all, pos_all, row_all = hash_all[order], pos_all[order], row_all[order]
-    first = np.r_[True, hash_all[1:] != hash_all[:-1]] if len(hash_all) else np.zeros(0, dtype=bool)
-    adds_only = np.array([policy == "add" for policy in policies], dtype=bool)
-    keep = first | adds_only[pos_all] if len(pos_all) else first
-    for pos in live:
-        _save(Path(folder) / f"drop.{pos}.{part}.npy", np.sort(row_all[~keep & (pos_all == pos)]))
-    return int((~keep).sum())
+    reason = np.full(len(hash_all), DUPLICATE - 1, dtype=np.int32)  # DUPLICATE - 1: kept
+    adds = np.array([policy != "none" for policy in policies], dtype=bool)[pos_all]
+    only_adds = np.array([policy == "add" for policy in policies], dtype=bool)[pos_all]
+    adding = np.flatnonzero(adds)  # the seen-set: a row is seen when an earlier adding row has its hash
+    first = np.r_[True, hash_all[adding][1:] != hash_all[adding][:-1]] if len(adding) else np.zeros(0, dtype=bool)
+    reason[adding[~first & ~only_adds[adding]]] = DUPLICATE
+    for k in reversed(range(exclude_sets)):  # the first set holding an id names the drop
+        held = np.unique(_pairs(folder, f"x{k}", part)[0])
+        found = np.isin(hash_all, held) & (reason != DUPLICATE)
+        reason[found] = k
+    for pos in members:
+        dropped = (pos_all == pos) & (reason >= DUPLICATE)
+        _save(Path(folder) / f"drop.{pos}.{part}.npy", np.stack([row_all[dropped], reason[dropped].astype(np.int64)]))
+    return int((reason >= DUPLICATE).sum())
+
+
+def source_drops(recipe: Recipe, source: Source, previous: StepResult, folder: str, pos: int,
+                 partitions: int) -> tuple[np.ndarray, dict]:
+    """One source's keep-mask from the partitions' drop files, and its drops other than exact duplicates."""
+    mask = np.ones(cache.row_count(previous.path), dtype=bool)
+    dropped: Counter = Counter()
+    if source.dedup != "none" or recipe.exclude:
+        for part in range(partitions):
+            rows, reasons = np.load(Path(folder) / f"drop.{pos}.{part}.npy")
+            mask[rows] = False
+            dropped.update(f"excluded:{recipe.exclude[k].name}" for k in reasons[reasons >= 0].tolist())
+    return mask, dict(dropped)
 
 
 def write_source(recipe: Recipe, source: Source, previous: StepResult, entry_key: str, entry: cache.Entry,
                  folder: str, pos: int, partitions: int) -> StepResult:
     """Step 3 for one source: drop the rows the partitions dropped and write its dedup output."""
     started = time.perf_counter()
-    rows = cache.row_count(previous.path)
-    mask = np.ones(rows, dtype=bool)
-    if source.dedup != "none":
-        for part in range(partitions):
-            mask[np.load(Path(folder) / f"drop.{pos}.{part}.npy")] = False
-    return write_dedup(recipe, source, previous, entry_key, entry, mask, started)
+    mask, dropped = source_drops(recipe, source, previous, folder, pos, partitions)
+    return write_dedup(recipe, source, previous, entry_key, entry, mask, started, dropped)
+
+
+def write_refined(recipe: Recipe, source: Source, previous: StepResult, entry_key: str, entry: cache.Entry,
+                  mask: np.ndarray, dropped: dict, removals: list[dict]) -> StepResult:
+    """Step 3 after a near pass: write one source's dedup output from its refined mask, drops and removals."""
+    return write_dedup(recipe, source, previous, entry_key, entry, mask, time.perf_counter(), dict(dropped),
+                       removals)
 
 
 def partitioned_dedup(recipe: Recipe, ordered: list[tuple[Source, StepResult]], root: Path, partitions: int,
-                      run: Callable[[Callable, list[tuple]], list]) -> list[StepResult]:
+                      run: Callable[[Callable, list[tuple]], list], near: Callable | None = None) -> list[StepResult]:
     """Priority dedup over ``ordered`` (load order) in ``partitions`` hash partitions, each step's tasks run by
-    ``run(function, argument tuples)`` (an executor's map); one result per source, as the seen-set gives."""
-    entries = dedup_entries(ordered, root)
-    results = [cached_result("dedup", source.name, entry, key) for (source, _), (key, entry) in zip(ordered, entries)]
+    ``run(function, argument tuples)`` (an executor's map); one result per source, as the local engine gives.
+    ``near(ordered, masks, dropped, exclude paths)`` is the near pass (when near dedup is on): per source
+    (mask, drops, near-drop records)."""
+    from bagel.pipeline.near import exclude_records
+
+    entries = dedup_entries(ordered, root, recipe)
+    results = [cached_dedup(source, key, entry) for (source, _), (key, entry) in zip(ordered, entries)]
     if all(results):
         return results
     folder = root / "dedup" / "partitions" / cache.key([key for key, _ in entries], partitions)
     folder.mkdir(parents=True, exist_ok=True)
     policies = [source.dedup for source, _ in ordered]
-    live = [pos for pos, policy in enumerate(policies) if policy != "none"]
-    run(split_ids, [(str(ordered[pos][1].path), pos, partitions, str(folder)) for pos in live])
-    run(dedup_partition, [(str(folder), part, policies) for part in range(partitions)])
+    excluded = run(exclude_records, [(e, root, recipe.batch_size) for e in recipe.exclude])
+    members = [pos for pos, policy in enumerate(policies) if policy != "none" or excluded]
+    run(split_ids, [(str(ordered[pos][1].path), str(pos), partitions, str(folder)) for pos in members]
+        + [(str(path), f"x{k}", partitions, str(folder)) for k, path in enumerate(excluded)])
+    run(dedup_partition, [(str(folder), part, policies, len(excluded)) for part in range(partitions)])
     todo = [pos for pos, hit in enumerate(results) if hit is None]
-    written = run(write_source, [(recipe, *ordered[pos], *entries[pos], str(folder), pos, partitions) for pos in todo])
+    if near is not None and recipe.dedup.near.enabled:
+        drops = run(source_drops, [(recipe, *ordered[pos], str(folder), pos, partitions)
+                                   for pos in range(len(ordered))])
+        refined = near(ordered, [mask for mask, _ in drops], [Counter(d) for _, d in drops], excluded)
+        written = run(write_refined, [(recipe, *ordered[pos], *entries[pos], *refined[pos]) for pos in todo])
+    else:
+        written = run(write_source, [(recipe, *ordered[pos], *entries[pos], str(folder), pos, partitions)
+                                     for pos in todo])
     for pos, result in zip(todo, written):
         results[pos] = result
     shutil.rmtree(folder, ignore_errors=True)

@@ -1,8 +1,10 @@
 """The build's steps, each one job, each reading and writing cached parquet and counting its drops.
 
 Per source: ``convert`` (read, convert, validate, refusal filter) -> ``sample`` (before
-dedup). Across sources, in load order: ``dedup``. Per source again: ``trim`` (sample after
-dedup, then the cap) -> ``decontam`` -> ``render``. Every step function returns a
+dedup). Across sources, in load order: ``dedup`` (exact by id, then exclude sets and near
+copies, in :mod:`bagel.pipeline.near`). Per source again: ``trim`` (sample after
+dedup, then the cap) -> ``decontam``. Across sources: ``mix`` (weighted shares, in
+:mod:`bagel.pipeline.mix`). Per source: ``render``. Every step function returns a
 :class:`StepResult`; none holds more than a batch of records in memory.
 """
 
@@ -35,9 +37,10 @@ ID_BATCH_ROWS = 65536  # ids per batch where a step needs only the id column
 def _filter_by_mask(src: Path, dst: Path, mask, schema: pa.Schema, batch_size: int) -> tuple[Path, int]:
     """Copy the rows of ``src`` whose position is set in ``mask`` to ``dst`` (streamed): (path, rows kept).
 
-    When the mask keeps every row nothing is copied and ``src`` itself is returned.
+    ``mask`` may also be integer counts: each row is then copied ``mask[row]`` times. When every
+    row is kept once nothing is copied and ``src`` itself is returned.
     """
-    if np.all(mask):
+    if np.all(mask == 1):
         return src, len(mask)
     offset = 0
 
@@ -46,7 +49,11 @@ def _filter_by_mask(src: Path, dst: Path, mask, schema: pa.Schema, batch_size: i
         for batch in cache.read_batches(src, batch_size=batch_size):
             part = mask[offset : offset + batch.num_rows]
             offset += batch.num_rows
-            yield pa.Table.from_batches([batch]).filter(pa.array(part))
+            table = pa.Table.from_batches([batch])
+            if part.dtype == bool:
+                yield table.filter(pa.array(part))
+            else:
+                yield table.take(pa.array(np.repeat(np.arange(len(part)), part)))
 
     return dst, cache.write_parquet(dst, schema, tables())
 
@@ -84,51 +91,109 @@ def sample_step(recipe: Recipe, source: Source, previous: StepResult, root: Path
     return _finish(StepResult("sample", source.name, path, entry_key, len(mask), kept, dropped), entry, started)
 
 
-def dedup_entries(ordered: list[tuple[Source, StepResult]], root: Path) -> list[tuple[str, cache.Entry]]:
+def dedup_entries(ordered: list[tuple[Source, StepResult]], root: Path,
+                  recipe: Recipe) -> list[tuple[str, cache.Entry]]:
     """The cache key and entry of each source's dedup output, in load order.
 
     A source that checks the seen-set depends on every earlier source that adds to it, so
-    its key covers theirs; sources that do not check depend only on their own input.
+    its key covers theirs; sources that do not check depend only on their own input. With
+    exclude sets or near dedup, every key covers those settings too.
     """
+    from bagel.pipeline.near import dedup_spec, refining
+
+    spec = dedup_spec(recipe) if refining(recipe) else None
     entries, adders = [], []
     for source, previous in ordered:
         check = source.dedup == "check_add"
-        entry_key = cache.key("dedup", previous.key, source.dedup, adders if check else [])
+        entry_key = cache.key("dedup", previous.key, source.dedup, adders if check else [], *([spec] if spec else []))
         entries.append((entry_key, cache.Entry(root / "dedup", source.name, entry_key)))
         if source.dedup in ("check_add", "add"):
             adders.append(previous.key)
     return entries
 
 
+def cached_dedup(source: Source, entry_key: str, entry: cache.Entry) -> StepResult | None:
+    """The cached dedup result, if complete (with the path of its near-dup removals)."""
+    hit = _cached("dedup", source.name, entry, entry_key)
+    if hit:
+        hit.extra["near_removals"] = str(entry.data.with_suffix(".near.jsonl"))
+    return hit
+
+
 def write_dedup(recipe: Recipe, source: Source, previous: StepResult, entry_key: str, entry: cache.Entry,
-                mask: np.ndarray, started: float) -> StepResult:
-    """Write the rows of ``previous`` that ``mask`` keeps as the source's dedup output."""
+                mask: np.ndarray, started: float, dropped: dict | None = None,
+                near_removals: list[dict] = ()) -> StepResult:
+    """Write the rows of ``previous`` that ``mask`` keeps as the source's dedup output; drops not in
+    ``dropped`` (exclusion, near copies) count as exact duplicates."""
     path, kept = _filter_by_mask(previous.path, entry.data, mask, RECORD_SCHEMA, recipe.batch_size)
-    dropped = {"duplicate": len(mask) - kept} if len(mask) - kept else {}
-    return _finish(StepResult("dedup", source.name, path, entry_key, len(mask), kept, dropped), entry, started)
+    dropped = dict(dropped or {})
+    exact = len(mask) - kept - sum(dropped.values())
+    if exact:
+        dropped["duplicate"] = exact
+    removals_path = entry.data.with_suffix(".near.jsonl")
+    lines = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in near_removals)
+    cache.atomic_write_bytes(removals_path, lines.encode())
+    result = _finish(StepResult("dedup", source.name, path, entry_key, len(mask), kept, dropped), entry, started)
+    result.extra["near_removals"] = str(removals_path)
+    return result
 
 
-def dedup_step(recipe: Recipe, ordered: list[tuple[Source, StepResult]], root: Path, memory_budget: int) -> list[StepResult]:
-    """Priority dedup over all sources in load order with one seen-set; one result per source."""
+def exact_masks(ordered: list[tuple[Source, StepResult]], root: Path, memory_budget: int) -> list[np.ndarray]:
+    """Priority dedup by id over all sources in load order with one seen-set: a keep-mask per source."""
     seen = SeenSet(memory_budget=memory_budget, spill_dir=root / "dedup" / "spill")
-    results = []
-    for (source, previous), (entry_key, entry) in zip(ordered, dedup_entries(ordered, root)):
+    masks = []
+    for source, previous in ordered:
         check, add = source.dedup == "check_add", source.dedup in ("check_add", "add")
-        started = time.perf_counter()
-        if check or add:  # the seen-set must learn this source's ids, cached or not
-            masks = [seen.filter(ids, check=check, add=add) for ids in id_batches(previous.path)]
-            mask = np.concatenate(masks) if masks else np.ones(0, dtype=bool)
+        if check or add:
+            parts = [seen.filter(ids, check=check, add=add) for ids in id_batches(previous.path)]
+            masks.append(np.concatenate(parts) if parts else np.ones(0, dtype=bool))
         else:
-            mask = np.ones(_row_count(previous.path), dtype=bool)
-        hit = _cached("dedup", source.name, entry, entry_key)
-        results.append(hit or write_dedup(recipe, source, previous, entry_key, entry, mask, started))
+            masks.append(np.ones(_row_count(previous.path), dtype=bool))
+    return masks
+
+
+def finish_dedup(recipe: Recipe, ordered: list[tuple[Source, StepResult]], masks: list[np.ndarray], root: Path,
+                 memory_budget: int, started: float) -> list[StepResult]:
+    """Exclusion and near dedup (when configured) after the exact ``masks``, then each source's output."""
+    from bagel.pipeline.near import refine, refining
+
+    refined = refine(recipe, ordered, masks, root, memory_budget) if refining(recipe) else None
+    return write_dedups(recipe, ordered, masks, refined, root, started)
+
+
+def write_dedups(recipe: Recipe, ordered: list[tuple[Source, StepResult]], masks: list[np.ndarray],
+                 refined: list | None, root: Path, started: float) -> list[StepResult]:
+    """Each source's dedup output (cached ones reused): ``refined`` (mask, drops, near-drop records) per
+    source when exclusion or near dedup ran, else the exact ``masks``."""
+    entries = dedup_entries(ordered, root, recipe)
+    if refined is None:
+        refined = [(mask, {}, []) for mask in masks]
+    results = []
+    for (source, previous), (entry_key, entry), (mask, dropped, removals) in zip(ordered, entries, refined):
+        hit = cached_dedup(source, entry_key, entry)
+        results.append(hit or write_dedup(recipe, source, previous, entry_key, entry, mask, started, dict(dropped),
+                                          removals))
     return results
 
 
+def dedup_step(recipe: Recipe, ordered: list[tuple[Source, StepResult]], root: Path, memory_budget: int) -> list[StepResult]:
+    """Priority dedup over all sources in load order (exact, then exclusion and near); one result per source."""
+    entries = dedup_entries(ordered, root, recipe)
+    hits = [cached_dedup(source, key, entry) for (source, _), (key, entry) in zip(ordered, entries)]
+    if all(hits):
+        return hits
+    started = time.perf_counter()
+    return finish_dedup(recipe, ordered, exact_masks(ordered, root, memory_budget), root, memory_budget, started)
+
+
 def trim_step(recipe: Recipe, cfg: SourceConfig, source: Source, previous: StepResult, root: Path) -> StepResult:
-    """The sample declared after dedup, then the cap (``threshold`` rows or more -> ``keep``)."""
-    spec = source.sample if source.sample and source.sample.stage == "after_dedup" else None
-    cap = recipe.cap if recipe.cap.enabled and cfg.cap else None
+    """The sample declared after dedup, then the cap (``threshold`` rows or more -> ``keep``).
+
+    A source with a ``weight`` skips both: the mix step sizes it.
+    """
+    weighted = cfg.weight is not None
+    spec = source.sample if source.sample and source.sample.stage == "after_dedup" and not weighted else None
+    cap = recipe.cap if recipe.cap.enabled and cfg.cap and not weighted else None
     entry_key = cache.key("trim", previous.key, spec and [spec.n, spec.stratify], cap and cap.model_dump(),
                           recipe.seed)
     entry = cache.Entry(root / "trim", source.name, entry_key)

@@ -16,6 +16,7 @@ from pathlib import Path
 from bagel.config import Recipe
 from bagel.pipeline import cache
 from bagel.pipeline.checks import raise_failures
+from bagel.pipeline.mix import mix_step
 from bagel.pipeline.convert import Shard, convert_shard, convert_shards, join_shards
 from bagel.pipeline.steps import (
     StepResult,
@@ -113,6 +114,12 @@ def render_task(recipe: Recipe, name: str, clean: StepResult, root: Path, id_pat
     return render_step(recipe, source, clean, root, renderer(recipe, id_paths, ids_key), ids_key)
 
 
+def mix_task(recipe: Recipe, clean: list[StepResult], root: Path) -> list[StepResult]:
+    """The mix step over every source (decontaminated outputs in load order)."""
+    pairs = recipe.enabled_sources()
+    return mix_step(recipe, [(cfg, src, dec) for (cfg, src), dec in zip(pairs, clean)], root)
+
+
 def slice_ids(recipe: Recipe, clean: list[StepResult]) -> tuple[list[str], str]:
     """Where the final ids live, and a key of them (only ``slices`` mode depends on all ids)."""
     id_paths = [str(c.path) for c in clean]
@@ -144,8 +151,11 @@ def run_steps(recipe: Recipe, names: list[str], root: Path, run: Run,
     timings["trim+decontam"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    clean = [dec for _, dec in finished]
-    id_paths, ids_key = slice_ids(recipe, clean)
-    rendered = run(render_task, [(recipe, n, c, root, id_paths, ids_key) for n, c in zip(names, clean)])
+    mixed = run(mix_task, [(recipe, [dec for _, dec in finished], root)])[0]
+    timings["mix"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    id_paths, ids_key = slice_ids(recipe, mixed)
+    rendered = run(render_task, [(recipe, n, c, root, id_paths, ids_key) for n, c in zip(names, mixed)])
     timings["render"] = time.perf_counter() - t
-    return prepared, deduped, finished, rendered, timings
+    return prepared, deduped, finished, mixed, rendered, timings

@@ -93,6 +93,7 @@ def render_card(report: dict) -> str:
         "## Decontamination",
         f"Training items removed as matches of benchmark items: {dec['removed']:,}."
         + ("\n\n" + _md_table(["source", "benchmark", "removed"], removals) if removals else ""),
+        *token_card(report),
     ]) + "\n"
 
 
@@ -114,4 +115,28 @@ def provenance_section(report: dict) -> list[str]:
         parts.append("### Skipped sources\n\nThe hub could not serve these sources, so the build went on "
                      "without them (`--skip-unavailable`):\n\n"
                      + "\n".join(f"- {_md(provenance.skipped_line(entry))}" for entry in skipped))
+    return parts
+
+
+def token_card(report: dict) -> list[str]:
+    """The card's token statistics: per source, format and kind (empty for reports without them)."""
+    tokens = report.get("tokens")
+    if not tokens:
+        return []
+    unit = tokens["unit"]
+    how = (f"tokenizer `{tokens['tokenizer']}`, no special tokens" if tokens["tokenizer"]
+           else "no tokenizer configured, so whitespace-separated words are counted instead of tokens")
+    parts = ["## Token statistics",
+             f"Prompt and response lengths of every training row in {unit} ({how}); truncated: prompt plus the "
+             f"longer response over {tokens['max_seq_length']:,}; chosen / rejected: mean chosen over mean rejected "
+             "length of a preference source."]
+    for by in ("source", "format", "kind"):
+        rows = [[f"`{name}`" if by == "source" else name, f"{g['rows']:,}", f"{g['prompt']['sum']:,}",
+                 f"{g['prompt']['p50']:,.0f} / {g['prompt']['p95']:,.0f} / {g['prompt']['max']:,}",
+                 f"{g['response']['sum']:,}",
+                 f"{g['response']['p50']:,.0f} / {g['response']['p95']:,.0f} / {g['response']['max']:,}",
+                 f"{100 * g['truncated_share']:.2f}%", g.get("chosen_rejected_ratio", "")]
+                for name, g in tokens[f"by_{by}"].items()]
+        parts.append(_md_table([by, "rows", f"prompt {unit}", "p50 / p95 / max", f"response {unit}",
+                                "p50 / p95 / max", "truncated", "chosen / rejected"], rows))
     return parts

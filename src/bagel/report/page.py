@@ -17,7 +17,8 @@ from bagel.report import order, provenance, svg
 from bagel.report.stats import EDGES, TableStats
 from bagel.report.style import CSS
 
-SECTIONS = (("overview", "Sources"), ("composition", "Composition"), ("funnel", "Funnel"), ("lengths", "Lengths"),
+SECTIONS = (("overview", "Sources"), ("composition", "Composition"), ("mix", "Mix"), ("funnel", "Funnel"),
+            ("lengths", "Lengths"), ("tokens", "Tokens"),
             ("contamination", "Contamination"), ("samples", "Samples"), ("timings", "Timings"), ("recipe", "Recipe"))
 REASON_CATEGORIES = ("duplicate", "refusal", "malformed", "contaminated", "sampled_out", "capped")
 EXAMPLES_PER_FORMAT = 3
@@ -25,8 +26,11 @@ END = '<span class="ws-end">∎</span>'
 
 
 def reason_category(reason: str) -> str:
-    """The family of a drop reason: duplicate, refusal, malformed, contaminated, sampled_out, capped or other."""
+    """The family of a drop reason: duplicate (also near copies and exclusions), refusal, malformed, contaminated,
+    sampled_out, capped or other."""
     head = reason.split(":", 1)[0]
+    if head in ("near_duplicate", "excluded"):
+        return "duplicate"
     return head if head in REASON_CATEGORIES else "other"
 
 
@@ -219,6 +223,55 @@ def lengths(tables: dict[str, TableStats], token_note: str | None) -> str:
     return "".join(parts)
 
 
+def _share(value: float) -> str:
+    return f"{100 * value:.2f}%"
+
+
+def mix_section(report: dict) -> str:
+    """Per weighted source: weight, requested share, achieved rows and tokens (and their shares)."""
+    mix = report.get("mix")
+    if not mix:
+        return '<p class="note">No source sets a <code>weight</code>: every source keeps its own size.</p>'
+    unit = mix["unit"]
+    share = f"{unit[:-1]}_share"
+    budget = ", ".join(f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}" for k, v in mix["budget"].items())
+    rows = [[escape(name), f"{s['weight']:g}", _share(s["requested_share"]), f"{s['rows']:,}", _share(s["row_share"]),
+             f"{s[unit]:,}", _share(s[share]), f"{s['available_rows']:,}", f"{s['oversampled']:,}"]
+            for name, s in mix["sources"].items()]
+    return (f'<p class="note">Mix size: {escape(budget)}. Shares are of the weighted sources only; sources '
+            f"without a weight come on top. {escape(unit.capitalize())} are counted on the records.</p>"
+            + _table(["source", "weight", "requested share", "rows", "row share", escape(unit), f"{escape(unit)} share",
+                      "rows available", "oversampled"], rows, set(range(1, 9))))
+
+
+def _spread_cells(spread: dict) -> list[str]:
+    return [f"{spread['sum']:,}", f"{spread['p50']:,.0f}", f"{spread['p95']:,.0f}", f"{spread['max']:,}"]
+
+
+def token_section(report: dict) -> str:
+    """Prompt and response lengths per source, format and kind; truncation share; DPO length bias."""
+    tokens = report.get("tokens")
+    if not tokens:
+        return '<p class="note">No token statistics in this report.</p>'
+    unit = tokens["unit"]
+    how = (f"tokenizer <code>{escape(tokens['tokenizer'])}</code>, no special tokens" if tokens["tokenizer"]
+           else "<b>no tokenizer configured: whitespace-separated words are counted instead of tokens</b>")
+    parts = [f'<p class="note">Every training row, in {escape(unit)} ({how}). Truncated: prompt plus the longer '
+             f"response over <code>max_seq_length</code> = {tokens['max_seq_length']:,}. Chosen / rejected: mean "
+             "chosen length over mean rejected length (length bias of a preference source).</p>"]
+    head = ["rows", *(f"{side} {stat}" for side in ("prompt", "response") for stat in ("sum", "p50", "p95", "max")),
+            "truncated"]
+    for by in ("source", "format", "kind"):
+        groups = tokens[f"by_{by}"]
+        bias = by == "source" and any("chosen_rejected_ratio" in g for g in groups.values())
+        rows = [[escape(name), f"{g['rows']:,}", *_spread_cells(g["prompt"]), *_spread_cells(g["response"]),
+                 _share(g["truncated_share"])] + ([str(g.get("chosen_rejected_ratio", "")) or "—"] if bias else [])
+                for name, g in groups.items()]
+        parts.append(f"<h3>By {by}</h3>" + _table([by, *head] + (["chosen / rejected"] if bias else []), rows,
+                                                  set(range(1, len(head) + 2))))
+    return "".join(parts)
+
+
 def contamination(report: dict) -> str:
     """Removals per source x benchmark, and the top matched pairs side by side."""
     dec = report["decontamination"]
@@ -327,8 +380,10 @@ def render_html(report: dict, tables: dict[str, TableStats], token_note: str | N
         header(report),
         _section("overview", "Sources", overview(report) + sources_provenance(report)),
         _section("composition", "Composition of the mix", composition(report)),
+        _section("mix", "Mix: requested vs achieved shares", mix_section(report)),
         _section("funnel", "Funnel: rows kept and dropped per step", funnel(report)),
         _section("lengths", "Length distributions", lengths(tables, token_note)),
+        _section("tokens", "Token statistics", token_section(report)),
         _section("contamination", "Benchmark contamination", contamination(report)),
         _section("samples", "Sample rows per format", samples(tables)),
         _section("timings", "Timings", timings(report)),

@@ -122,3 +122,63 @@ def count_tokens(stats: TableStats, tokenizer) -> None:
             texts = [row[name] or "" for row in rows]
             ids = tokenizer(texts, add_special_tokens=False)["input_ids"] if texts else []
             stats.tokens.setdefault((by, group, name), Lengths()).add(np.array([len(i) for i in ids], dtype=np.int64))
+
+
+# --- token statistics over every row (report.json "tokens") ------------------------------------------
+
+PROMPT_RESPONSE = {"sft": ("input", "output", None), "dpo": ("prompt", "chosen", "rejected")}
+
+
+def _spread(values: np.ndarray) -> dict:
+    """sum, p50, p95 and max of a length array."""
+    if not len(values):
+        return {"sum": 0, "p50": 0, "p95": 0, "max": 0}
+    return {"sum": int(values.sum()), "p50": float(np.percentile(values, 50)),
+            "p95": float(np.percentile(values, 95)), "max": int(values.max())}
+
+
+def token_summary(out_dir: Path, sources: Sequence[str], counter, max_seq_length: int) -> dict:
+    """Prompt and response lengths of every row of sft.parquet and dpo.parquet (in ``counter.unit``: a
+    tokenizer's tokens, or words), per source, per format and per kind: sum, p50, p95, max, and the share
+    of rows longer than ``max_seq_length`` (prompt + the longer response); per dpo source, the mean
+    chosen / mean rejected length (length bias)."""
+    groups: dict[tuple[str, str], dict[str, list]] = {}
+    for kind, (prompt_col, response_col, rejected_col) in PROMPT_RESPONSE.items():
+        columns = ["source", "format", prompt_col, response_col] + ([rejected_col] if rejected_col else [])
+        for batch in progress_batches(iter_parquet(Path(out_dir) / f"{kind}.parquet", BATCH_ROWS, columns),
+                                      desc=f"report: {counter.unit} in {kind}.parquet"):
+            def lengths(name):
+                return counter.count(pc.fill_null(batch.column(name), "").to_pylist())
+
+            prompt, response = lengths(prompt_col), lengths(response_col)
+            rejected = lengths(rejected_col) if rejected_col else None
+            longest = np.maximum(response, rejected) if rejected is not None else response
+            labels = {"source": [source_name(s or "", sources) for s in batch.column("source").to_pylist()],
+                      "format": [f or "" for f in batch.column("format").to_pylist()],
+                      "kind": [kind] * batch.num_rows}
+            for by, values in labels.items():
+                values = np.asarray(values, dtype=object)
+                for label in dict.fromkeys(values.tolist()):
+                    rows = values == label
+                    group = groups.setdefault((by, label), {"prompt": [], "response": [], "chosen": [], "rejected": [],
+                                                            "total": []})
+                    group["prompt"].append(prompt[rows])
+                    group["response"].append(response[rows])
+                    group["total"].append(prompt[rows] + longest[rows])
+                    if rejected is not None:
+                        group["chosen"].append(response[rows])
+                        group["rejected"].append(rejected[rows])
+    out: dict = {"unit": counter.unit, "tokenizer": counter.spec, "max_seq_length": max_seq_length,
+                 "by_source": {}, "by_format": {}, "by_kind": {}}
+    for (by, label), parts in sorted(groups.items()):
+        joined = {k: np.concatenate(v) if v else np.zeros(0, dtype=np.int64) for k, v in parts.items()}
+        entry = {"rows": len(joined["total"]), "prompt": _spread(joined["prompt"]),
+                 "response": _spread(joined["response"]),
+                 "truncated_share": round(float((joined["total"] > max_seq_length).mean()), 6)
+                 if len(joined["total"]) else 0.0}
+        if by == "source" and len(joined["rejected"]):
+            rejected_total = int(joined["rejected"].sum())
+            chosen_total = int(joined["chosen"].sum())
+            entry["chosen_rejected_ratio"] = round(chosen_total / rejected_total, 4) if rejected_total else None
+        out[f"by_{by}"][label] = entry
+    return out

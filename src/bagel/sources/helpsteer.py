@@ -41,7 +41,8 @@ def convert(rows: Iterable[dict], ctx: ConvertContext) -> Iterator[dict]:
 
     Refused responses are dropped first (counted per row; when the source's refusal scope is on); the rest are grouped by prompt
     in first-seen order. score = the sum of the five ratings. Drops are then counted per
-    prompt: ``too_few_responses``, ``no_chosen``, ``no_rejected``, ``chosen_equals_rejected``.
+    prompt: ``too_few_responses``, ``no_chosen``, ``no_rejected``
+    (pairs whose answers are the same: ``dpo:identical``, in validation).
     """
     groups: dict[str, list[dict]] = {}
 

@@ -91,12 +91,10 @@ def instruction_output(instruction: str, output: str, *, prefix: str = "") -> di
 
 
 def preference_pair(prompt: str, chosen: str, rejected: str, *, key_text: str | None = None) -> dict:
-    """A DPO pair; raises :class:`Skip` (``chosen_equals_rejected``) when both answers are the same."""
+    """A DPO pair (pairs whose answers are the same are dropped as ``dpo:identical`` by validation)."""
     for value in (prompt, chosen, rejected):
         if not isinstance(value, str):
             raise Skip("malformed:pair_field_not_string")
-    if chosen == rejected:
-        raise Skip("chosen_equals_rejected")
     return records.dpo(prompt, chosen, rejected, key_text=key_text)
 
 

@@ -20,8 +20,6 @@ def convert(row: dict, ctx: ConvertContext) -> dict:
     answer, other = chosen[1]["content"], rejected[1]["content"]
     if not answer.strip():
         raise Skip("empty_chosen")
-    if answer.lower().strip() == other.lower().strip():
-        raise Skip("chosen_equals_rejected")
     return preference_pair(row["prompt"], answer, other, key_text=chosen[0]["content"])
 
 

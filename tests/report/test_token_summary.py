@@ -1,0 +1,82 @@
+"""Token statistics over every training row: per source, format and kind; truncation; DPO length bias."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+from transformers import PreTrainedTokenizerFast
+
+from bagel.config import load_recipe
+from bagel.pipeline.build import run_build
+from bagel.report.stats import token_summary
+from bagel.tokens import TokenCounter
+from tests.pipeline.helpers import qa, write_jsonl, write_recipe
+
+
+def _write(out, sft: list[dict], dpo: list[dict]):
+    out.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pylist(sft, schema=pa.schema(
+        [(n, pa.string()) for n in ("id", "source", "format", "input", "output")])), out / "sft.parquet")
+    pq.write_table(pa.Table.from_pylist(dpo, schema=pa.schema(
+        [(n, pa.string()) for n in ("id", "source", "format", "prompt", "chosen", "rejected")])), out / "dpo.parquet")
+
+
+def test_word_counts_per_group_truncation_and_length_bias(tmp_path):
+    sft = [{"id": str(i), "source": f"alpha_{fmt}", "format": fmt, "input": "w " * (i + 1), "output": "x " * 10}
+           for i in range(4) for fmt in ("alpaca", "chatml")]
+    dpo = [{"id": "p", "source": "beta", "format": "alpaca", "prompt": "p p", "chosen": "c " * 6, "rejected": "r r"},
+           {"id": "q", "source": "beta", "format": "alpaca", "prompt": "p", "chosen": "c c", "rejected": "r " * 2}]
+    _write(tmp_path, sft, dpo)
+    stats = token_summary(tmp_path, ["alpha", "beta"], TokenCounter(None), max_seq_length=13)
+    assert stats["unit"] == "words" and stats["tokenizer"] is None
+    alpha = stats["by_source"]["alpha"]
+    assert alpha["rows"] == 8
+    assert alpha["prompt"] == {"sum": 20, "p50": 2.5, "p95": 4.0, "max": 4}
+    assert alpha["response"] == {"sum": 80, "p50": 10.0, "p95": 10.0, "max": 10}
+    assert alpha["truncated_share"] == 0.25  # 4 + 10 > 13 in both formats
+    assert "chosen_rejected_ratio" not in alpha
+    beta = stats["by_source"]["beta"]
+    assert beta["chosen_rejected_ratio"] == 2.0  # (6 + 2) / (2 + 2)
+    assert beta["truncated_share"] == 0.0
+    assert stats["by_format"]["alpaca"]["rows"] == 6 and stats["by_format"]["chatml"]["rows"] == 4
+    assert stats["by_kind"]["dpo"]["prompt"]["sum"] == 3 and stats["by_kind"]["sft"]["rows"] == 8
+
+
+@pytest.fixture
+def tokenizer_dir(tmp_path):
+    """A WordPiece tokenizer trained on the fly: unknown words split into pieces, so tokens != words."""
+    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.train_from_iterator(["hello world question answer"] * 10, trainers.WordPieceTrainer(
+        vocab_size=60, special_tokens=["[UNK]"]))
+    path = tmp_path / "tok"
+    PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]").save_pretrained(path)
+    return path
+
+
+def test_build_report_html_and_card_carry_token_stats(tmp_path, tokenizer_dir):
+    write_jsonl(tmp_path / "data" / "a.jsonl", [qa("hello question", "world answer"), qa("question two", "answer")])
+    write_jsonl(tmp_path / "data" / "p.jsonl", [
+        {"prompt": "hello", "chosen": "a long good answer", "rejected": "bad"},
+        {"prompt": "question", "chosen": "Same answer", "rejected": " same answer "},  # dropped: dpo:identical
+    ])
+    sources = [{"name": "a", "shape": "instruction", "path": "data/a.jsonl", "confidence": 2},
+               {"name": "p", "shape": "preference", "path": "data/p.jsonl", "confidence": 1}]
+    words = run_build(load_recipe(write_recipe(tmp_path / "w.yaml", sources)), tmp_path / "words")
+    assert words["tokens"]["unit"] == "words"
+    assert words["sources"]["p"]["steps"]["convert"]["dropped"] == {"dpo:identical": 1}
+    assert words["tokens"]["by_source"]["p"]["chosen_rejected_ratio"] == 4.0
+    html = (tmp_path / "words" / "report.html").read_text()
+    assert "no tokenizer configured: whitespace-separated words are counted" in html
+    assert "## Token statistics" in (tmp_path / "words" / "README.md").read_text()
+
+    recipe = write_recipe(tmp_path / "t.yaml", sources, tokenizer=str(tokenizer_dir), max_seq_length=8)
+    tokens = run_build(load_recipe(recipe), tmp_path / "tokens")["tokens"]
+    assert tokens["unit"] == "tokens" and tokens["tokenizer"] == str(tokenizer_dir)
+    expected = TokenCounter(str(tokenizer_dir)).count(
+        pq.read_table(tmp_path / "tokens" / "sft.parquet")["output"].to_pylist())
+    assert tokens["by_kind"]["sft"]["response"]["sum"] == int(expected.sum())
+    assert 0 < tokens["by_kind"]["sft"]["truncated_share"] <= 1  # rendered prompts are longer than 8 tokens
+    assert f"tokenizer <code>{tokenizer_dir}</code>" in (tmp_path / "tokens" / "report.html").read_text()
