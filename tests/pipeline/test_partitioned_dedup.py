@@ -1,5 +1,6 @@
 """Dedup in hash partitions (the Ray engine's) keeps exactly the rows the local seen-set keeps, whatever
-the number of partitions: the priority rule by load position, then row, for every dedup policy."""
+the number of partitions: the priority rule by load position, then row, for every dedup policy, and the
+exclude sets (the first set holding an id names the drop)."""
 
 from __future__ import annotations
 
@@ -39,18 +40,32 @@ def _serial(fn, args):
     return [fn(*a) for a in args]
 
 
-@pytest.mark.parametrize("partitions", [1, 3, 16])
-def test_partitioned_dedup_equals_the_seen_set(tmp_path, partitions):
-    (tmp_path / "x.jsonl").write_text("")  # the recipe only sets the batch size here
-    recipe = load_recipe(write_recipe(tmp_path / "r.yaml", [{"name": "x", "shape": "records", "path": "x.jsonl"}]))
+def _exclude_set(path, items: range) -> None:
+    rows = [record("text", id=make_id(f"item {i}"), source="old", text=f"old {i}") for i in items]
+    cache.write_parquet(path, RECORD_SCHEMA, [pa.Table.from_pylist(rows, schema=RECORD_SCHEMA)])
+
+
+@pytest.mark.parametrize(("partitions", "exclude"), [(1, False), (3, False), (16, False), (4, True)])
+def test_partitioned_dedup_equals_the_seen_set(tmp_path, partitions, exclude):
+    (tmp_path / "x.jsonl").write_text("")  # the recipe only sets the batch size and the exclude sets here
+    sets = []
+    if exclude:
+        _exclude_set(tmp_path / "old1.parquet", range(0, 300, 7))
+        _exclude_set(tmp_path / "old2.parquet", range(0, 300, 5))
+        sets = [{"name": "old1", "path": "old1.parquet"}, {"name": "old2", "path": "old2.parquet"}]
+    recipe = load_recipe(write_recipe(tmp_path / "r.yaml", [{"name": "x", "shape": "records", "path": "x.jsonl"}],
+                                      exclude=sets))
     ordered = _inputs(tmp_path)
     local = dedup_step(recipe, ordered, tmp_path / "local", 1 << 20)
     parts = partitioned_dedup(recipe, ordered, tmp_path / "parts", partitions, _serial)
     assert sum(r.rows_in - r.kept for r in local) > 100  # there was something to drop
+    if exclude:  # both sets drop rows, of every policy (the "none" source too)
+        reasons = {reason for r in local for reason in r.dropped}
+        assert {"excluded:old1", "excluded:old2", "duplicate"} <= reasons
+        assert "excluded:old1" in local[2].dropped  # the source that neither checks nor adds
     assert [r.dropped for r in parts] == [r.dropped for r in local]
     for mine, theirs in zip(parts, local):
         assert mine.path.read_bytes() == theirs.path.read_bytes()
-    assert not (tmp_path / "parts" / "dedup" / "partitions").exists() or not any(
-        (tmp_path / "parts" / "dedup" / "partitions").iterdir())
+    assert not any((tmp_path / "parts" / "dedup" / "partitions").iterdir())
     again = partitioned_dedup(recipe, ordered, tmp_path / "parts", partitions, _serial)
     assert all(r.cached for r in again)
