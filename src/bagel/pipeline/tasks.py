@@ -1,10 +1,11 @@
-"""The units both executors run: one task per source (or per shard) of each step, plus the
-per-process resources a task needs (the decontaminator, the renderer), built once per worker.
+"""The units both executors run: one task per shard or per source of each step, the order they run in
+(:func:`run_steps`), and the per-process resources a task needs (the decontaminator, the renderer),
+built once per worker.
 
 The local executor (:mod:`bagel.pipeline.build`) maps these over worker processes, the Ray
 executor (:mod:`bagel.pipeline.ray_engine`) over Ray tasks; neither imports the other. Every task
 reads its inputs from, and writes its output to, the step cache under the out dir and returns
-only a :class:`~bagel.pipeline.steps.StepResult` (counts and paths), never rows.
+only a :class:`~bagel.pipeline.result.StepResult` (counts and paths), never rows.
 """
 
 from __future__ import annotations
@@ -16,16 +17,10 @@ from pathlib import Path
 from bagel.config import Recipe
 from bagel.pipeline import cache
 from bagel.pipeline.checks import raise_failures
-from bagel.pipeline.mix import mix_step
 from bagel.pipeline.convert import Shard, convert_shard, convert_shards, join_shards
-from bagel.pipeline.steps import (
-    StepResult,
-    decontam_step,
-    id_batches,
-    render_step,
-    sample_step,
-    trim_step,
-)
+from bagel.pipeline.mix import mix_step
+from bagel.pipeline.result import StepResult
+from bagel.pipeline.steps import decontam_step, id_batches, render_step, sample_step, trim_step
 
 Run = Callable[[Callable, list[tuple]], list]  # an executor's map: fn(*args) for each args, results in order
 _PROCESS_CACHE: dict = {}
