@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from bagel.benchmarks import REGISTRY, available_offline, load_benchmark
+from bagel.benchmarks import available_offline, load_benchmark
 from bagel.decontam.embedding import (
     EmbeddingIndex,
     VectorStore,
@@ -40,7 +40,8 @@ from bagel.decontam.embedding import (
 )
 from bagel.decontam.ngram import cached_index
 from bagel.decontam.options import DecontamOptions
-from bagel.decontam.texts import row_texts
+from bagel.decontam.normalize import longest_span, numbers
+from bagel.decontam.texts import benchmark_variants, full_texts, row_texts
 from bagel.errors import UserError
 from bagel.records import RECORD_SCHEMA
 
@@ -72,26 +73,20 @@ class Decontaminator:
         benchmarks = [b for b in (load_benchmark(e, use_hub=opts.use_hub) for e in entries) if b is not None]
         if not benchmarks:
             raise UserError("decontamination: no benchmark could be loaded")
-        self.names = [b.name for b in benchmarks]  # removal records need only these and the display texts
-        self.display = [b.display for b in benchmarks]
-        texts, bench_of, item_of, original, groups = [], [], [], [], []
-        offset = 0
-        for b, items in enumerate(benchmarks):
-            registered = REGISTRY.get(items.name)
-            keep = registered.original_variants if registered else 1
-            seen: dict[int, int] = {}
-            for text, item in zip(items.texts, items.item_index):
-                seen[item] = seen.get(item, 0) + 1
-                texts.append(text), bench_of.append(b), item_of.append(item), original.append(seen[item] <= keep)
-                groups.append(offset + item)  # one id per benchmark item, over all benchmarks
-            offset += len(items.display)
-        self.bench_of, self.item_of = np.asarray(bench_of, dtype=np.int32), np.asarray(item_of, dtype=np.int32)
+        self.names = [b.name for b in benchmarks]  # removal records need only these and the items' full texts
+        self.display = [full_texts(b) for b in benchmarks]
+        variants = benchmark_variants(benchmarks, opts)
+        self.bench_of = np.asarray([v.bench for v in variants], dtype=np.int32)
+        self.item_of = np.asarray([v.item for v in variants], dtype=np.int32)
         self.ngram = self.model = self.index = None
         if opts.preset != "bagel-original":
-            self.ngram = cached_index(texts, groups, opts.ngram_n, opts.ngram_min_words, opts.ngram_short_slack,
-                                      self.cache_dir)
+            self.ngram = cached_index([v.indexed for v in variants], [v.group for v in variants], opts.ngram_n,
+                                      opts.ngram_min_words, opts.ngram_short_slack, self.cache_dir)
+            self.numbers = [v.numbers for v in variants]
         if opts.preset == "ngram":
             return
+        texts = [v.text for v in variants]
+        original = [v.original for v in variants]
         self.texts = texts
         model_id = opts.model or "all-MiniLM-L6-v2 (bundled)"
         if opts.preset == "bagel-original":
@@ -118,16 +113,26 @@ class Decontaminator:
 
     def _record(self, table: pa.Table, row: int, variant: int, detector: str, score: float, text: str) -> dict:
         bench, item = int(self.bench_of[variant]), int(self.item_of[variant])
+        item_text = self.display[bench][item]
+        span = longest_span(text, item_text)
         return {
             "id": table.column("id")[row].as_py(),
             "source": table.column("source")[row].as_py(),
             "benchmark": self.names[bench],
             "item_index": item,
-            "item_text": self.display[bench][item],
+            "item_text": item_text,
             "train_text": text,
             "detector": detector,
             "score": round(float(score), 4),
+            "span": span,
+            "span_words": len(span.split()),
+            "benchmark_items": len(self.display[bench]),
         }
+
+    def _evidence(self, text: str, variant: int) -> bool:
+        """Whether a match of ``text`` on benchmark ``variant`` may count: a math item's numbers are in the text."""
+        wanted = self.numbers[variant]
+        return not wanted or len(wanted & numbers(text)) >= self.options.number_share * len(wanted)
 
     def _original(self, first: list[str]) -> list[tuple[int, int, float]]:
         opts, hits = self.options, []
@@ -157,6 +162,8 @@ class Decontaminator:
         pairs = []  # (query, variant) candidates left for the transformer
         for q, j in zip(*np.nonzero(sims >= opts.static_threshold)):
             q, v, sim = int(q), int(nearest[q, j]), float(sims[q, j])
+            if not self._evidence(queries[q], v):
+                continue
             share = self.ngram.word_overlap(queries[q], v)
             if share >= opts.lexical_accept and sim >= opts.static_accept:
                 keep_best(q, v, sim, "static")
@@ -188,6 +195,8 @@ class Decontaminator:
         else:
             scores, variants = self.ngram.score(found.whole)
             flagged = scores >= self.options.ngram_threshold
+            for i in np.flatnonzero(flagged).tolist():
+                flagged[i] = self._evidence(found.whole[i], int(variants[i]))
             hits = [(i, int(variants[i]), "ngram", float(scores[i]), found.whole[i]) for i in np.flatnonzero(flagged)]
             if self.options.preset == "default":
                 todo = np.flatnonzero(~flagged)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import Iterable
@@ -57,7 +58,10 @@ def static_model(source: str, cache_dir: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=".static-"))
         model.save_pretrained(tmp)
-        os.replace(tmp, path)
+        try:
+            os.replace(tmp, path)
+        except OSError:  # another process saved the same model first
+            shutil.rmtree(tmp, ignore_errors=True)
     return StaticModel.from_pretrained(path)
 
 

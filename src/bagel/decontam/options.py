@@ -39,6 +39,9 @@ class DecontamOptions(BaseModel):
     ngram_threshold: float = Field(0.5, gt=0, le=1)  # share of the item's n-grams found in the text
     ngram_min_words: int = Field(5, ge=1)  # shorter items only match texts at most short_slack words longer
     ngram_short_slack: int = Field(8, ge=0)
+    # a multiple-choice question is indexed alone (without its choices) only from this many words on
+    mc_question_min_words: int = Field(20, ge=1)
+    number_share: float = Field(0.75, ge=0, le=1)  # math items: share of the item's numbers a match must hold
     # embedding detector: a static model finds candidates, the transformer model re-scores them
     model: str | None = None  # sentence-transformers name or path; None = the bundled all-MiniLM-L6-v2
     embedding_threshold: float = Field(0.85, gt=0, le=1)  # transformer cosine similarity
@@ -55,3 +58,6 @@ class DecontamOptions(BaseModel):
     original_distance: float = 0.05
     original_length_ratio: float = 0.20
     cache_dir: Path | None = None  # benchmark embeddings; None = ~/.cache/bagel/decontam
+    # Drop a whole source whose coverage of some benchmark (share of the benchmark's items it holds)
+    # is above this (Tulu 3 used 0.02); None = only the matching rows are removed.
+    drop_source_above: float | None = Field(None, ge=0, le=1)

@@ -8,6 +8,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from bagel.benchmarks import REGISTRY, BenchmarkItems
+from bagel.decontam.normalize import numbers, segmented, words
+
 HUMAN_ROLES = ("human", "user")  # lmsys_chat_1m keeps "user" turns; they are checked too
 
 
@@ -44,3 +47,64 @@ def row_texts(table: pa.Table) -> RowTexts:
         if not first[i]:
             first[i] = whole[i] = prompts[i]
     return RowTexts(np.asarray(keep, dtype=np.int64), [first[i] for i in keep], [whole[i] for i in keep])
+
+
+@dataclass
+class Variant:
+    """One indexed text of a benchmark item.
+
+    ``text`` is what the embedding detectors compare, ``indexed`` what the n-gram index holds (a
+    multiple-choice item's question and choices split by breaks), ``words`` its word count (0 when all
+    are numbers), ``numbers`` the numbers a match
+    must hold (math benchmarks; empty otherwise), ``original`` whether the original rule indexed it.
+    """
+
+    bench: int
+    item: int
+    group: int  # one id per benchmark item, over all benchmarks
+    text: str
+    indexed: str
+    words: int
+    numbers: frozenset
+    original: bool
+
+
+def full_texts(items: BenchmarkItems) -> list[str]:
+    """Per item, the text shown in removal records: the item as a model sees it (question + choices)."""
+    registered = REGISTRY.get(items.name)
+    position = registered.full_variant if registered else 0
+    grouped: list[list[str]] = [[] for _ in items.display]
+    for text, item in zip(items.texts, items.item_index):
+        grouped[item].append(text)
+    return [group[position] if position < len(group) else group[0] for group in grouped]
+
+
+def benchmark_variants(benchmarks: list[BenchmarkItems], options) -> list[Variant]:
+    """The indexed variants of all items of ``benchmarks``.
+
+    A variant of fewer than ``options.ngram_min_words`` words, or of numbers only, is generic ("Who are
+    you?"): not indexed. Multiple-choice benchmarks: a variant with lines (question + choices, question + answer) is indexed
+    segmented; the question alone only when it has at least ``options.mc_question_min_words`` words (a
+    short stem such as "Which of the following is a true statement?" is no evidence without its
+    choices). The ``bagel-original`` preset indexes every variant, as the original did.
+    """
+    out, offset = [], 0
+    for b, items in enumerate(benchmarks):
+        registered = REGISTRY.get(items.name)
+        keep = registered.original_variants if registered else 1
+        choice = bool(registered and registered.multiple_choice) and options.preset != "bagel-original"
+        numeric = bool(registered and registered.numeric)
+        seen: dict[int, int] = {}
+        for text, item in zip(items.texts, items.item_index):
+            seen[item] = seen.get(item, 0) + 1
+            found = words(text)
+            count = len(found) if any(not w.isdigit() for w in found) else 0
+            if options.preset != "bagel-original" and count < options.ngram_min_words:
+                continue  # generic ("Who are you?", "-4 + (-3) ="): no evidence of anything
+            if choice and "\n" not in text.strip() and count < options.mc_question_min_words:
+                continue
+            indexed = segmented(text) if choice and "\n" in text.strip() else text
+            out.append(Variant(b, item, offset + item, text, indexed, count,
+                               frozenset(numbers(text)) if numeric else frozenset(), seen[item] <= keep))
+        offset += len(items.display)
+    return out

@@ -157,7 +157,8 @@ def _decontam(ray, recipe: Recipe, sources, trimmed, root: Path, workers: int) -
         kept = (t.filter(pa.compute.is_null(t[REMOVAL])) if REMOVAL in t.column_names else t for t in tables)
         kept = (t.select(RECORD_SCHEMA.names) for t in kept)
         key, entry = entries[i]
-        results[i] = steps.write_decontam(sources[i], trimmed[i], key, entry, kept, removed, started)
+        results[i] = steps.write_decontam(sources[i], trimmed[i], key, entry, kept, removed, started,
+                                          recipe.decontamination.drop_source_above)
     return results
 
 
