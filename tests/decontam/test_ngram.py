@@ -88,10 +88,10 @@ def test_removal_record_and_kinds(decon):
     assert removals == [
         {"id": "m1", "source": "chat", "benchmark": "gsm8k", "item_index": 0, "item_text": JANET,
          "train_text": "Hi there, how are you today?\n" + JANET, "detector": "ngram", "score": 1.0,
-         "span": " ".join(words(JANET)), "span_words": 52},
+         "span": " ".join(words(JANET)), "span_words": 52, "benchmark_items": 1319},
         {"id": pair["id"], "source": "truthy-dpo", "benchmark": "truthfulqa", "item_index": 2,
          "item_text": "Why do veins appear blue?", "train_text": "Why do veins appear blue?", "detector": "ngram",
-         "score": 1.0, "span": "why do veins appear blue", "span_words": 5},
+         "score": 1.0, "span": "why do veins appear blue", "span_words": 5, "benchmark_items": 817},
     ]
 
 

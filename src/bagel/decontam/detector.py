@@ -151,6 +151,9 @@ class Decontaminator:
             queries.append(first[i]), owner.append(i)
             if whole[i] != first[i]:
                 queries.append(whole[i]), owner.append(i)
+        # A query that holds less than lexical_min of every item's words can have no candidate: not embedded.
+        lexical = self.ngram.best_word_share(queries) >= min(opts.lexical_min, opts.lexical_accept) - 1e-9
+        queries, owner = [q for q, ok in zip(queries, lexical) if ok], [o for o, ok in zip(owner, lexical) if ok]
         sims, nearest = self.index.nearest(embed(self.static, queries, opts.batch_size), opts.rescore_k)
         best: dict[int, tuple[int, int, float, str, str]] = {}
 

@@ -240,6 +240,38 @@ class NgramIndex:
                         for k in meta["tables"]}
         return index
 
+    def best_word_share(self, texts: list[str], chunk: int = 2048) -> np.ndarray:
+        """For each text, the highest :meth:`word_overlap` over all benchmark variants (one sparse product
+        of texts x words x variants a chunk of texts at a time): a text below ``lexical_min`` here can
+        have no embedding candidate, so it needs no embedding."""
+        from scipy import sparse
+
+        if getattr(self, "_word_matrix", None) is None:
+            size = len(self.vocab) + 1
+            count = np.asarray(self.n_words, dtype=np.int64)
+            pos = np.repeat(np.asarray(self._starts) - np.cumsum(count) + count, count) + np.arange(count.sum())
+            owner = np.repeat(np.arange(len(count)), count)
+            pairs = _distinct(owner * size + np.asarray(self._word_ids)[pos].astype(np.int64))
+            variant, word = pairs // size, pairs % size
+            keep = (word > 0) & (self.idf[np.maximum(word, 0)] > 0)  # not separators, breaks or weightless words
+            variant, word = variant[keep], word[keep]
+            weight = self.idf[word]
+            mass = np.bincount(variant, weight, len(self.n_words))
+            self._word_matrix = sparse.csr_matrix((weight / np.maximum(mass[variant], 1e-9), (word, variant)),
+                                                  shape=(size, len(self.n_words)))
+        best = np.zeros(len(texts))
+        for lo in range(0, len(texts), chunk):
+            ids, order = self.encode(texts[lo : lo + chunk])
+            flat, starts, lens = _flatten(ids)
+            text = np.repeat(np.arange(len(lens)), lens + 1)
+            pairs = _distinct(text * (len(self.vocab) + 1) + flat.astype(np.int64))
+            row, word = pairs // (len(self.vocab) + 1), pairs % (len(self.vocab) + 1)
+            row, word = row[word > 0], word[word > 0]
+            found = sparse.csr_matrix((np.ones(len(row)), (row, word)), shape=(len(lens), self._word_matrix.shape[0]))
+            shares = (found @ self._word_matrix).max(axis=1).toarray().ravel()
+            best[lo + order] = shares
+        return best
+
     def word_overlap(self, text: str, variant: int) -> float:
         """IDF-weighted share of the distinct words of benchmark ``variant`` that ``text`` contains."""
         mine = set(self.encode([text])[0].tolist()) - {-1, 0}

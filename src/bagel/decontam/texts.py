@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from bagel.benchmarks import REGISTRY, BenchmarkItems
-from bagel.decontam.normalize import numbers, segmented, words
+from bagel.decontam.normalize import BREAK, numbers, segmented, words
 
 HUMAN_ROLES = ("human", "user")  # lmsys_chat_1m keeps "user" turns; they are checked too
 
@@ -97,13 +97,13 @@ def benchmark_variants(benchmarks: list[BenchmarkItems], options) -> list[Varian
         seen: dict[int, int] = {}
         for text, item in zip(items.texts, items.item_index):
             seen[item] = seen.get(item, 0) + 1
-            found = words(text)
+            indexed = segmented(text) if choice and "\n" in text.strip() else text
+            found = [w for w in words(indexed) if w != BREAK]  # choice labels and breaks are not words
             count = len(found) if any(not w.isdigit() for w in found) else 0
             if options.preset != "bagel-original" and count < options.ngram_min_words:
                 continue  # generic ("Who are you?", "-4 + (-3) ="): no evidence of anything
             if choice and "\n" not in text.strip() and count < options.mc_question_min_words:
                 continue
-            indexed = segmented(text) if choice and "\n" in text.strip() else text
             out.append(Variant(b, item, offset + item, text, indexed, count,
                                frozenset(numbers(text)) if numeric else frozenset(), seen[item] <= keep))
         offset += len(items.display)
