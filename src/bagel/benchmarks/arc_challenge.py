@@ -28,4 +28,5 @@ BENCHMARK = Benchmark(
     bundled="arc_challenge_test.jsonl.gz",
     original_variants=2,
     multiple_choice=True,
+    numeric=True,
 )

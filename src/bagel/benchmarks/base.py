@@ -35,7 +35,7 @@ class Benchmark:
     # that is the question alone only when the question is long enough to be evidence by itself.
     multiple_choice: bool = False
     full_variant: int = 0  # the variant shown in removal records: the item as a model sees it
-    numeric: bool = False  # math: a match must also hold the item's numbers
+    numeric: bool = False  # a match must also hold the item's (question's) numbers
 
 
 @dataclass

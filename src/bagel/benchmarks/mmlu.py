@@ -15,5 +15,6 @@ BENCHMARK = Benchmark(
     hub=HubSource(path="cais/mmlu", name="all", split="test"),
     bundled="mmlu_test.jsonl.gz",
     multiple_choice=True,
+    numeric=True,
     full_variant=1,
 )

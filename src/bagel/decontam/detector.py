@@ -83,6 +83,7 @@ class Decontaminator:
             self.ngram = cached_index([v.indexed for v in variants], [v.group for v in variants], opts.ngram_n,
                                       opts.ngram_min_words, opts.ngram_short_slack, self.cache_dir)
             self.numbers = [v.numbers for v in variants]
+            self.choices = [v.choices for v in variants]
         if opts.preset == "ngram":
             return
         texts = [v.text for v in variants]
@@ -129,10 +130,16 @@ class Decontaminator:
             "benchmark_items": len(self.display[bench]),
         }
 
-    def _evidence(self, text: str, variant: int) -> bool:
-        """Whether a match of ``text`` on benchmark ``variant`` may count: a math item's numbers are in the text."""
+    def _evidence(self, text: str, variant: int, share: float) -> bool:
+        """Whether a match of ``text`` on benchmark ``variant`` may count: at least ``share`` of the item's
+        numbers (math benchmarks; a multiple-choice item's question) are in the text."""
         wanted = self.numbers[variant]
-        return not wanted or len(wanted & numbers(text)) >= self.options.number_share * len(wanted)
+        return not wanted or len(wanted & numbers(text)) >= share * len(wanted)
+
+    def _choices_kept(self, text: str, variant: int) -> bool:
+        """Whether ``text`` holds at least ``lexical_min`` (IDF-weighted) of the words of every choice of
+        a multiple-choice ``variant`` (an item with other choices is another question)."""
+        return all(self.ngram.word_share(text, choice) >= self.options.lexical_min for choice in self.choices[variant])
 
     def _original(self, first: list[str]) -> list[tuple[int, int, float]]:
         opts, hits = self.options, []
@@ -165,8 +172,8 @@ class Decontaminator:
         pairs = []  # (query, variant) candidates left for the transformer
         for q, j in zip(*np.nonzero(sims >= opts.static_threshold)):
             q, v, sim = int(q), int(nearest[q, j]), float(sims[q, j])
-            if not self._evidence(queries[q], v):
-                continue
+            if not self._evidence(queries[q], v, 1.0) or not self._choices_kept(queries[q], v):
+                continue  # a paraphrase keeps every number and every choice
             share = self.ngram.word_overlap(queries[q], v)
             if share >= opts.lexical_accept and sim >= opts.static_accept:
                 keep_best(q, v, sim, "static")
@@ -199,7 +206,7 @@ class Decontaminator:
             scores, variants = self.ngram.score(found.whole)
             flagged = scores >= self.options.ngram_threshold
             for i in np.flatnonzero(flagged).tolist():
-                flagged[i] = self._evidence(found.whole[i], int(variants[i]))
+                flagged[i] = self._evidence(found.whole[i], int(variants[i]), self.options.number_share)
             hits = [(i, int(variants[i]), "ngram", float(scores[i]), found.whole[i]) for i in np.flatnonzero(flagged)]
             if self.options.preset == "default":
                 todo = np.flatnonzero(~flagged)

@@ -272,6 +272,13 @@ class NgramIndex:
             best[lo + order] = shares
         return best
 
+    def word_share(self, text: str, other: str) -> float:
+        """IDF-weighted share of the distinct (benchmark-vocabulary) words of ``other`` that ``text`` contains."""
+        mine, theirs = (set(self.encode([t])[0].tolist()) - {-1, 0} for t in (text, other))
+        weights = {w: float(self.idf[w]) for w in theirs}
+        total = sum(weights.values())
+        return sum(weights[w] for w in theirs & mine) / total if total > 0 else 1.0
+
     def word_overlap(self, text: str, variant: int) -> float:
         """IDF-weighted share of the distinct words of benchmark ``variant`` that ``text`` contains."""
         mine = set(self.encode([text])[0].tolist()) - {-1, 0}

@@ -11,7 +11,7 @@ SEP = "\ue000"  # ends each text in a joined batch (a private-use character, rem
 BREAK = "\ue001"  # a word no n-gram spans: between the question and each choice of an indexed item
 _APOSTROPHE = re.compile(r"['\u2019\u02bc`]")
 _NON_WORD = re.compile(r"(?:[^\w\ue000\ue001]|_)+")
-_LABEL = re.compile(r"^\s*(?:\(?[A-Ja-j1-9][.):]|[-*])\s+")
+LABEL = re.compile(r"^\s*(?:\(?[A-Ja-j1-9][.):]|[-*])\s+")
 _NUMBER = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?")
 _NUMBER_WORDS = {w: str(i) for i, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
@@ -33,7 +33,7 @@ def words(text: str) -> list[str]:
 def segmented(text: str) -> str:
     """``text`` with a :data:`BREAK` word between its lines and each line's choice label removed
     ("A. ", "(2) ", "- "): the question and each choice of a multiple-choice item as separate spans."""
-    return f" {BREAK} ".join(_LABEL.sub("", line) for line in text.split("\n") if line.strip())
+    return f" {BREAK} ".join(LABEL.sub("", line) for line in text.split("\n") if line.strip())
 
 
 def numbers(text: str) -> set[str]:

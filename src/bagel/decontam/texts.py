@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from bagel.benchmarks import REGISTRY, BenchmarkItems
-from bagel.decontam.normalize import BREAK, numbers, segmented, words
+from bagel.decontam.normalize import LABEL, BREAK, numbers, segmented, words
 
 HUMAN_ROLES = ("human", "user")  # lmsys_chat_1m keeps "user" turns; they are checked too
 
@@ -55,7 +55,7 @@ class Variant:
 
     ``text`` is what the embedding detectors compare, ``indexed`` what the n-gram index holds (a
     multiple-choice item's question and choices split by breaks), ``words`` its word count (0 when all
-    are numbers), ``numbers`` the numbers a match
+    are numbers), ``numbers`` the numbers (of the question) a match
     must hold (math benchmarks; empty otherwise), ``original`` whether the original rule indexed it.
     """
 
@@ -67,6 +67,7 @@ class Variant:
     words: int
     numbers: frozenset
     original: bool
+    choices: tuple = ()  # a multiple-choice variant's choices (the lines after the question)
 
 
 def full_texts(items: BenchmarkItems) -> list[str]:
@@ -104,7 +105,9 @@ def benchmark_variants(benchmarks: list[BenchmarkItems], options) -> list[Varian
                 continue  # generic ("Who are you?", "-4 + (-3) ="): no evidence of anything
             if choice and "\n" not in text.strip() and count < options.mc_question_min_words:
                 continue
+            lines = [line for line in text.split("\n") if line.strip()] if choice else [text]
             out.append(Variant(b, item, offset + item, text, indexed, count,
-                               frozenset(numbers(text)) if numeric else frozenset(), seen[item] <= keep))
+                               frozenset(numbers(lines[0])) if numeric else frozenset(), seen[item] <= keep,
+                               tuple(LABEL.sub("", line) for line in lines[1:])))
         offset += len(items.display)
     return out
