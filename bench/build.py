@@ -1,11 +1,12 @@
 """Whole-build and rendering-step throughput and peak memory on synthetic bagel-shaped rows.
 
     python bench/build.py 20000 [200000 2000000] [--modes random,every] [--workers 1,2] [--parts 8]
+                          [--presets ngram,default]
 
 For each N: writes N rows of bench/synth.py (the workload the original was timed on) as
-``--parts`` parquet files, builds them with ``bagel build`` (dedup, refusal filter, n-gram
-decontamination against the bundled benchmarks, render, write) in a subprocess per
-``--workers`` value, and prints input rows/s and the peak memory of the build's whole process
+``--parts`` parquet files, builds them with ``bagel build`` (dedup, refusal filter,
+decontamination against the bundled benchmarks with each of ``--presets``, render, write) in a
+subprocess per ``--workers`` value (and the default preset's whole-build time over the n-gram one's), and prints input rows/s and the peak memory of the build's whole process
 tree (RSS summed over its processes, and PSS, which splits shared pages); then times the rendering
 step alone in this process (input rows/s, output rows/s, peak RSS). Reference, the
 original's rendering step on this machine kind at 20,000 rows: ~2,800 input rows/s and
@@ -73,7 +74,7 @@ def _tree_memory(proc: psutil.Process) -> tuple[int, int]:
     return rss, pss
 
 
-def time_build(files: list[Path], mode: str, workers: int, folder: Path) -> tuple[float, int, int]:
+def time_build(files: list[Path], mode: str, workers: int, folder: Path, preset: str = "ngram") -> tuple[float, int, int]:
     """Run ``bagel build`` on the synthetic files; (seconds, peak RSS and peak PSS of the process tree)."""
     recipe = {
         "name": f"bench-{mode}",
@@ -81,7 +82,7 @@ def time_build(files: list[Path], mode: str, workers: int, folder: Path) -> tupl
         "sources": [{"name": f.stem, "shape": "records", "path": str(f), "confidence": 2, "refusal": "responses"}
                     for f in files],
         "cap": {"enabled": False},
-        "decontamination": {"preset": "ngram"},
+        "decontamination": {"preset": preset},
         "format": {"mode": mode},
     }
     folder.mkdir(exist_ok=True)
@@ -123,21 +124,28 @@ def main() -> None:
     parser.add_argument("--modes", default="random,every")
     parser.add_argument("--workers", default="2", help="comma-separated: one build per value")
     parser.add_argument("--parts", type=int, default=8)
+    parser.add_argument("--presets", default="ngram", help="comma-separated decontamination presets")
     args = parser.parse_args()
-    print(f"{'N':>9} {'mode':>7} {'workers':>7} | {'build s':>8} {'build rows/s':>12} {'peak RSS MB':>11} "
+    print(f"{'N':>9} {'mode':>7} {'workers':>7} {'preset':>8} | {'build s':>8} {'build rows/s':>12} {'peak RSS MB':>11} "
           f"{'peak PSS MB':>11} | {'render in/s':>11} {'render out/s':>12}")
+    took: dict[tuple, float] = {}
     for n in args.sizes:
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
             files = write_synth(n, args.parts, folder)
             for mode in args.modes.split(","):
-                for workers in [int(w) for w in args.workers.split(",")]:
-                    seconds, rss, pss = time_build(files, mode, workers, folder / f"w{workers}")
-                    rows_in, rows_out, render_s = time_render(folder / f"w{workers}" / f"out-{mode}" / "records.parquet",
-                                                              mode)
-                    print(f"{n:>9} {mode:>7} {workers:>7} | {seconds:>8.1f} {n / seconds:>12,.0f} {rss / 2**20:>11,.0f} "
+                for workers, preset in [(int(w), p) for w in args.workers.split(",") for p in args.presets.split(",")]:
+                    where = folder / f"w{workers}-{preset}"
+                    seconds, rss, pss = time_build(files, mode, workers, where, preset)
+                    took[(n, mode, workers, preset)] = seconds
+                    rows_in, rows_out, render_s = time_render(where / f"out-{mode}" / "records.parquet", mode)
+                    print(f"{n:>9} {mode:>7} {workers:>7} {preset:>8} | {seconds:>8.1f} {n / seconds:>12,.0f} {rss / 2**20:>11,.0f} "
                           f"{pss / 2**20:>11,.0f} | {rows_in / render_s:>11,.0f} {rows_out / render_s:>12,.0f}",
                           flush=True)
+    for (n, mode, workers, preset), seconds in took.items():
+        if preset != "ngram" and (n, mode, workers, "ngram") in took:
+            print(f"{n:,} rows, {mode}, {workers} workers: preset {preset} whole build = "
+                  f"{seconds / took[(n, mode, workers, 'ngram')]:.2f}x the ngram preset's")
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS of this bench process (rendering alone + data generation): {rss:,.0f} MB")
 
