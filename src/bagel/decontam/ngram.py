@@ -16,7 +16,8 @@ Every benchmark text variant of ``L`` normalised words is indexed as:
   :data:`~bagel.decontam.normalize.BREAK`): no gram spans a break, so choices may come in any order
   and with any labels; each span of ``L >= n`` words gives its n-grams, each shorter span (a choice
   such as "Planetary density will decrease") is one gram of all its words, and all of them count
-  in the containment as above.
+  in the containment as above, provided at least :data:`PART_FLOOR` of the question's grams and of
+  the choices' grams are found (a stem many items share, or the same choices, is not a match).
 
 Words are mapped to ids through the benchmark vocabulary; a word no benchmark uses gets id 0,
 which (like the separator between texts) breaks every window that holds it, so a clean training
@@ -45,6 +46,7 @@ from bagel.log import logger
 _MULT = np.uint64(0x9E3779B97F4A7C15)
 _FILTER_BITS = 23  # a 2**23-slot presence filter in front of the exact (sorted) lookup
 _CHUNK_CHARS = 1 << 20  # characters split into words at a time: bounds the Python word lists alive at once
+PART_FLOOR = 0.25  # share of a multiple-choice item's question, and of its choices, a match must hold
 _FORMAT = 3  # version of the on-disk layout and of the hashing; part of the cache key
 _ARRAYS = ("idf", "n_words", "mass", "segmented", "anywhere", "filter", "_word_ids", "_starts")
 
@@ -305,17 +307,21 @@ class NgramIndex:
 
     def _shares(self, t: np.ndarray, part: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Found containment grams (text, part, weight) -> (text, variant, score): the weighted share of the
-        part's grams found; a segmented variant scores the lower of its question's and its choices' shares."""
+        variant's grams found; a segmented variant scores 0 unless at least :data:`PART_FLOOR` of its
+        question's grams and of its choices' grams are found (a shared stem, or shared choices, alone)."""
         size = len(self.n_words)
         key, inverse = np.unique(t * 2 * size + part, return_inverse=True)
         t, part = key // (2 * size), key % (2 * size)
-        share = np.minimum(np.bincount(inverse, w.astype(np.float64)) / self.mass[part], 1.0)
+        found = np.bincount(inverse, w.astype(np.float64))
+        share = found / self.mass[part]
         key, inverse = np.unique(t * size + part % size, return_inverse=True)
         t, v = key // size, key % size
         low = np.full(len(key), np.inf)
         np.minimum.at(low, inverse, share)
         both = np.bincount(inverse, minlength=len(key)) == 2
-        return t, v, np.where(self.segmented[v] & ~both, 0.0, low)
+        total = np.where(self.segmented[v], self.mass[v] + self.mass[v + size], self.mass[v])
+        score = np.minimum(np.bincount(inverse, found) / total, 1.0)
+        return t, v, np.where(self.segmented[v] & ~(both & (low >= PART_FLOOR)), 0.0, score)
 
     def score(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """For each text: the best containment score (0.0 when none) and its variant (-1 when none)."""

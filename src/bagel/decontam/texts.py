@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -80,34 +81,48 @@ def full_texts(items: BenchmarkItems) -> list[str]:
     return [group[position] if position < len(group) else group[0] for group in grouped]
 
 
+RARE_ITEMS = 2  # a word held by at most this many benchmark items makes a short item specific
+
+
 def benchmark_variants(benchmarks: list[BenchmarkItems], options) -> list[Variant]:
     """The indexed variants of all items of ``benchmarks``.
 
-    A variant of fewer than ``options.ngram_min_words`` words, or of numbers only, is generic ("Who are
-    you?"): not indexed. Multiple-choice benchmarks: a variant with lines (question + choices, question + answer) is indexed
-    segmented; the question alone only when it has at least ``options.mc_question_min_words`` words (a
-    short stem such as "Which of the following is a true statement?" is no evidence without its
-    choices). The ``bagel-original`` preset indexes every variant, as the original did.
+    A variant of numbers only, or of fewer than ``options.ngram_min_words`` words none of which is rare
+    (held by at most :data:`RARE_ITEMS` items), is generic ("Who are you?", unlike "How do porcupines
+    attack?"): not indexed. Multiple-choice benchmarks: a variant with lines (question + choices,
+    question + answer) is indexed segmented; the question alone only when it has at least
+    ``options.mc_question_min_words`` words (a short stem such as "Which of the following is a true
+    statement?" is no evidence without its choices). The ``bagel-original`` preset indexes every
+    variant, as the original did.
     """
-    out, offset = [], 0
+    ours = options.preset != "bagel-original"
+    rows, held = [], Counter()  # (benchmark, item, text, indexed, its words); items holding each word
     for b, items in enumerate(benchmarks):
         registered = REGISTRY.get(items.name)
-        keep = registered.original_variants if registered else 1
-        choice = bool(registered and registered.multiple_choice) and options.preset != "bagel-original"
-        numeric = bool(registered and registered.numeric)
-        seen: dict[int, int] = {}
+        choice = bool(registered and registered.multiple_choice) and ours
+        per_item: dict[int, set] = {}
         for text, item in zip(items.texts, items.item_index):
-            seen[item] = seen.get(item, 0) + 1
             indexed = segmented(text) if choice and "\n" in text.strip() else text
             found = [w for w in words(indexed) if w != BREAK]  # choice labels and breaks are not words
-            count = len(found) if any(not w.isdigit() for w in found) else 0
-            if options.preset != "bagel-original" and count < options.ngram_min_words:
-                continue  # generic ("Who are you?", "-4 + (-3) ="): no evidence of anything
-            if choice and "\n" not in text.strip() and count < options.mc_question_min_words:
-                continue
-            lines = [line for line in text.split("\n") if line.strip()] if choice else [text]
-            out.append(Variant(b, item, offset + item, text, indexed, count,
-                               frozenset(numbers(lines[0])) if numeric else frozenset(), seen[item] <= keep,
-                               tuple(LABEL.sub("", line) for line in lines[1:])))
-        offset += len(items.display)
+            rows.append((b, item, text, indexed, found))
+            per_item.setdefault(item, set()).update(found)
+        for found in per_item.values():
+            held.update(found)
+    out, offsets, seen = [], np.cumsum([0, *(len(items.display) for items in benchmarks)]), {}
+    for b, item, text, indexed, found in rows:
+        registered = REGISTRY.get(benchmarks[b].name)
+        choice = bool(registered and registered.multiple_choice) and ours
+        seen[(b, item)] = seen.get((b, item), 0) + 1
+        count = len(found) if any(not w.isdigit() for w in found) else 0
+        generic = count < options.ngram_min_words and not any(held[w] <= RARE_ITEMS for w in found)
+        if ours and (count == 0 or generic):
+            continue  # no evidence of anything
+        if choice and "\n" not in text.strip() and count < options.mc_question_min_words:
+            continue
+        lines = [line for line in text.split("\n") if line.strip()] if choice else [text]
+        numeric = bool(registered and registered.numeric)
+        keep = registered.original_variants if registered else 1
+        out.append(Variant(b, item, int(offsets[b]) + item, text, indexed, count,
+                           frozenset(numbers(lines[0])) if numeric else frozenset(), seen[(b, item)] <= keep,
+                           tuple(LABEL.sub("", line) for line in lines[1:])))
     return out
