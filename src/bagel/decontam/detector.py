@@ -100,7 +100,7 @@ class Decontaminator:
             model_cache = Path(opts.cache_dir or DEFAULT_CACHE).expanduser()  # shared by builds: distilled once
             self.static, static_id = load_static(opts.static_model, opts.model, model_cache)
             vectors = cached_embed(self.static, static_id, texts, opts.batch_size, self.cache_dir)
-            self.index = EmbeddingIndex(vectors)
+            self.index = EmbeddingIndex(vectors, probe=opts.static_probe)
             key = cache_key(model_id, opts.max_seq_length, texts)
             self.rescored = VectorStore(self.cache_dir / f"rescore-{key}")  # transformer vectors of benchmark texts
 
@@ -158,9 +158,6 @@ class Decontaminator:
             queries.append(first[i]), owner.append(i)
             if whole[i] != first[i]:
                 queries.append(whole[i]), owner.append(i)
-        # A query that holds less than lexical_min of every item's words can have no candidate: not embedded.
-        lexical = self.ngram.best_word_share(queries) >= min(opts.lexical_min, opts.lexical_accept) - 1e-9
-        queries, owner = [q for q, ok in zip(queries, lexical) if ok], [o for o, ok in zip(owner, lexical) if ok]
         sims, nearest = self.index.nearest(embed(self.static, queries, opts.batch_size), opts.rescore_k)
         best: dict[int, tuple[int, int, float, str, str]] = {}
 
@@ -169,15 +166,18 @@ class Decontaminator:
             if i not in best or score > best[i][2]:
                 best[i] = (i, v, score, queries[q], detector)
 
+        cand_q, cand_j = np.nonzero(sims >= opts.static_threshold)
+        cand_v = nearest[cand_q, cand_j]
+        shares = self.ngram.word_shares(queries, cand_q, cand_v)
         pairs = []  # (query, variant) candidates left for the transformer
-        for q, j in zip(*np.nonzero(sims >= opts.static_threshold)):
-            q, v, sim = int(q), int(nearest[q, j]), float(sims[q, j])
+        for q, v, sim, share in zip(cand_q.tolist(), cand_v.tolist(), sims[cand_q, cand_j].tolist(), shares.tolist()):
+            if share < opts.lexical_min - 1e-9:
+                continue  # a look-alike with other names and numbers
             if not self._evidence(queries[q], v, 1.0) or not self._choices_kept(queries[q], v):
                 continue  # a paraphrase keeps every number and every choice
-            share = self.ngram.word_overlap(queries[q], v)
             if share >= opts.lexical_accept and sim >= opts.static_accept:
                 keep_best(q, v, sim, "static")
-            elif share >= opts.lexical_min:
+            else:
                 pairs.append((q, v))
         pairs = [(q, v) for q, v in pairs if owner[q] not in best]
         if pairs:

@@ -242,37 +242,40 @@ class NgramIndex:
                         for k in meta["tables"]}
         return index
 
-    def best_word_share(self, texts: list[str], chunk: int = 2048) -> np.ndarray:
-        """For each text, the highest :meth:`word_overlap` over all benchmark variants (one sparse product
-        of texts x words x variants a chunk of texts at a time): a text below ``lexical_min`` here can
-        have no embedding candidate, so it needs no embedding."""
-        from scipy import sparse
+    def _word_weights(self):
+        """Per variant, its distinct words' IDF weights over its total (CSR, variants x words; built once)."""
+        if getattr(self, "_weights_csr", None) is None:
+            from scipy import sparse
 
-        if getattr(self, "_word_matrix", None) is None:
             size = len(self.vocab) + 1
             count = np.asarray(self.n_words, dtype=np.int64)
             pos = np.repeat(np.asarray(self._starts) - np.cumsum(count) + count, count) + np.arange(count.sum())
             owner = np.repeat(np.arange(len(count)), count)
             pairs = _distinct(owner * size + np.asarray(self._word_ids)[pos].astype(np.int64))
             variant, word = pairs // size, pairs % size
-            keep = (word > 0) & (self.idf[np.maximum(word, 0)] > 0)  # not separators, breaks or weightless words
+            keep = word > 0  # not the breaks of a segmented text
             variant, word = variant[keep], word[keep]
             weight = self.idf[word]
-            mass = np.bincount(variant, weight, len(self.n_words))
-            self._word_matrix = sparse.csr_matrix((weight / np.maximum(mass[variant], 1e-9), (word, variant)),
-                                                  shape=(size, len(self.n_words)))
-        best = np.zeros(len(texts))
-        for lo in range(0, len(texts), chunk):
-            ids, order = self.encode(texts[lo : lo + chunk])
-            flat, starts, lens = _flatten(ids)
-            text = np.repeat(np.arange(len(lens)), lens + 1)
-            pairs = _distinct(text * (len(self.vocab) + 1) + flat.astype(np.int64))
-            row, word = pairs // (len(self.vocab) + 1), pairs % (len(self.vocab) + 1)
-            row, word = row[word > 0], word[word > 0]
-            found = sparse.csr_matrix((np.ones(len(row)), (row, word)), shape=(len(lens), self._word_matrix.shape[0]))
-            shares = (found @ self._word_matrix).max(axis=1).toarray().ravel()
-            best[lo + order] = shares
-        return best
+            mass = np.bincount(variant, weight, len(count))
+            self._weights_csr = sparse.csr_matrix((weight / np.maximum(mass[variant], 1e-9), (variant, word)),
+                                                  shape=(len(count), size))
+        return self._weights_csr
+
+    def word_shares(self, texts: list[str], pairs_text: np.ndarray, pairs_variant: np.ndarray) -> np.ndarray:
+        """:meth:`word_overlap` of many (text, variant) pairs at once (``texts[pairs_text[i]]``, ``pairs_variant[i]``)."""
+        from scipy import sparse
+
+        weights = self._word_weights()
+        if not len(pairs_text):
+            return np.zeros(0)
+        ids, order = self.encode(texts)
+        flat, starts, lens = _flatten(ids)
+        text = order[np.repeat(np.arange(len(lens)), lens + 1)]
+        keep = flat > 0
+        found = sparse.csr_matrix((np.ones(int(keep.sum())), (text[keep], flat[keep].astype(np.int64))),
+                                  shape=(len(texts), weights.shape[1]))
+        found.data[:] = 1.0  # a word counts once
+        return np.asarray(found[pairs_text].multiply(weights[pairs_variant]).sum(axis=1)).ravel()
 
     def word_share(self, text: str, other: str) -> float:
         """IDF-weighted share of the distinct (benchmark-vocabulary) words of ``other`` that ``text`` contains."""
