@@ -13,10 +13,12 @@ _APOSTROPHE = re.compile(r"['\u2019\u02bc`]")
 _NON_WORD = re.compile(r"(?:[^\w\ue000\ue001]|_)+")
 LABEL = re.compile(r"^\s*(?:\(?[A-Ja-j1-9][.):]|[-*])\s+")
 _NUMBER = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?")
+# "one" is left out: it is as often an article ("one monitor" = "a monitor") as a number
 _NUMBER_WORDS = {w: str(i) for i, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
     "seventeen eighteen nineteen twenty".split())} | {"thirty": "30", "forty": "40", "fifty": "50", "sixty": "60",
                                                     "seventy": "70", "eighty": "80", "ninety": "90", "hundred": "100"}
+del _NUMBER_WORDS["one"]
 _ASCII_BREAKS = bytes(32 if i < 128 and (chr(i) in string.punctuation or chr(i).isspace()) else i for i in range(256))
 
 
