@@ -14,7 +14,14 @@ How the detectors combine (``preset``):
   transformer (one batched, length-sorted call per batch; the transformer loads at the first
   candidate, and the benchmark texts' vectors are kept on disk: see ``VectorStore``)
   and removed when the cosine is >= ``embedding_threshold`` (detector ``embedding``).
-  Each removal records the detector that fired and its score (containment or cosine).
+  Each removal records the detector that fired and its score (containment or cosine), the item as a
+  model sees it (with its choices), the longest word span the two share and the benchmark's size.
+
+What is evidence (``ngram`` and ``default``; see :func:`~bagel.decontam.texts.benchmark_variants`): a
+multiple-choice item is indexed as question + choices (its question alone only when long), generic
+items ("Who are you?") are not indexed, and numbers are hard tokens for math items and MC questions:
+an n-gram match must hold ``number_share`` of the item's numbers; an embedding match all of them and
+(MC) ``lexical_min`` of each choice's words. The static search is an inverted file (``static_probe``).
 - ``bagel-original``: the original rule alone, on the first human turn (or dpo prompt): nearest
   benchmark text in a flat L2 index (k=1), removed when the squared L2 distance is <=
   ``original_distance`` and ``abs(len(train) - len(bench)) / len(train) <= original_length_ratio``;

@@ -17,9 +17,9 @@ class DecontamOptions(BaseModel):
 
     Presets:
 
-    - ``default``: the n-gram detector, then the embedding detector on the rows it kept that hold at
-      least ``lexical_min`` of some item's words (a static model2vec model and the share of the item's
-      words pick candidates, the transformer re-scores the uncertain ones);
+    - ``default``: the n-gram detector, then the embedding detector on the rows it kept (a static
+      model2vec model and the share of the item's words pick candidates, the transformer re-scores
+      the uncertain ones);
     - ``ngram``: the n-gram detector alone (fast enough for millions of rows);
     - ``bagel-original``: the original rule (flat L2 index, k=1, squared L2 distance <=
       ``original_distance`` and relative length difference <= ``original_length_ratio``, one
