@@ -120,7 +120,7 @@ class EmbeddingIndex:
     """Nearest benchmark text by inner product (cosine on unit vectors), or squared L2 for the original rule.
 
     With ``probe`` (and at least :attr:`IVF_FROM` vectors) the inner-product search is an inverted file
-    (faiss ``IndexIVFFlat``, ``4 * sqrt(n)`` k-means cells, ``probe`` of them searched per query): the
+    (faiss ``IndexIVFFlat``, ``sqrt(n)`` k-means cells, ``probe`` of them searched per query): the
     static candidate search then compares a query with a few percent of the benchmark texts instead of
     all of them. k-means runs single-threaded with faiss's fixed seed, so the cells are the same in
     every process.
@@ -133,7 +133,7 @@ class EmbeddingIndex:
 
         dim = vectors.shape[1]
         if metric == "ip" and probe and len(vectors) >= self.IVF_FROM:
-            cells = int(4 * np.sqrt(len(vectors)))
+            cells = int(np.sqrt(len(vectors)))
             self.index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, cells, faiss.METRIC_INNER_PRODUCT)
             threads = faiss.omp_get_max_threads()
             faiss.omp_set_num_threads(1)
