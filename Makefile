@@ -31,6 +31,7 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/build.py 20000 200000
+	$(BIN)/python bench/build.py 100000 --modes random --workers 2 --presets ngram,default
 	$(BIN)/python bench/render.py 100000
 	$(BIN)/python bench/decontam.py
 	$(BIN)/python bench/sft_speed.py 2000 40

@@ -1,17 +1,18 @@
 """Whole-build and rendering-step throughput and peak memory on synthetic bagel-shaped rows.
 
     python bench/build.py 20000 [200000 2000000] [--modes random,every] [--workers 1,2] [--parts 8]
-                          [--engines local,ray]
+                          [--engines local,ray] [--presets ngram,default]
 
 For each N: writes N rows of bench/synth.py (the workload the original was timed on) as
-``--parts`` parquet files, builds them with ``bagel build`` (dedup, refusal filter, n-gram
-decontamination against the bundled benchmarks, render, write) in a subprocess per
-``--workers`` value, and prints input rows/s and the peak memory of the build's whole process
-tree (RSS summed over its processes, and PSS, which splits shared pages) and of the build process
-alone (the driver: with ``--engines ray`` the Ray processes it starts are its children, so the tree
-holds the workers and the driver column shows what the driver itself carries); with several
-engines, whether each engine's records/sft/dpo files are byte for byte the first engine's. Then it
-times the rendering step alone in this process (input rows/s, output rows/s, peak RSS). Reference, the
+``--parts`` parquet files, builds them with ``bagel build`` (dedup, refusal filter,
+decontamination against the bundled benchmarks with each of ``--presets``, render, write) in a
+subprocess per ``--workers`` value and engine, and prints input rows/s and the peak memory of the
+build's whole process tree (RSS summed over its processes, and PSS, which splits shared pages) and
+of the build process alone (the driver: with ``--engines ray`` the Ray processes it starts are its
+children, so the tree holds the workers and the driver column shows what the driver itself
+carries); with several engines, whether each engine's records/sft/dpo files are byte for byte the
+first engine's; with several presets, each preset's whole-build time over the n-gram preset's.
+Then it times the rendering step alone in this process (input rows/s, output rows/s, peak RSS). Reference, the
 original's rendering step on this machine kind at 20,000 rows: ~2,800 input rows/s and
 360 MB with one random format per item; ~1,100 rows/s and 450 MB with 3 of 4 formats.
 """
@@ -78,8 +79,8 @@ def _tree_memory(proc: psutil.Process) -> tuple[int, int, int]:
     return rss, pss, own
 
 
-def time_build(files: list[Path], mode: str, workers: int, folder: Path,
-               engine: str = "local") -> tuple[float, int, int, int]:
+def time_build(files: list[Path], mode: str, workers: int, folder: Path, engine: str = "local",
+               preset: str = "ngram") -> tuple[float, int, int, int]:
     """Run ``bagel build`` on the synthetic files; (seconds, peak RSS and peak PSS of the process tree, peak RSS
     of the build process alone)."""
     recipe = {
@@ -88,7 +89,7 @@ def time_build(files: list[Path], mode: str, workers: int, folder: Path,
         "sources": [{"name": f.stem, "shape": "records", "path": str(f), "confidence": 2, "refusal": "responses"}
                     for f in files],
         "cap": {"enabled": False},
-        "decontamination": {"preset": "ngram"},
+        "decontamination": {"preset": preset},
         "format": {"mode": mode},
     }
     folder.mkdir(exist_ok=True)
@@ -136,20 +137,23 @@ def main() -> None:
     parser.add_argument("--workers", default="2", help="comma-separated: one build per value")
     parser.add_argument("--parts", type=int, default=8)
     parser.add_argument("--engines", default="local", help="comma-separated: local, ray")
+    parser.add_argument("--presets", default="ngram", help="comma-separated decontamination presets")
     args = parser.parse_args()
-    print(f"{'N':>9} {'mode':>7} {'workers':>7} {'engine':>6} | {'build s':>8} {'build rows/s':>12} "
+    print(f"{'N':>9} {'mode':>7} {'workers':>7} {'engine':>6} {'preset':>8} | {'build s':>8} {'build rows/s':>12} "
           f"{'peak RSS MB':>11} {'peak PSS MB':>11} {'driver MB':>9} {'same':>4} | {'render in/s':>11} "
           f"{'render out/s':>12}")
+    took: dict[tuple, float] = {}
     for n in args.sizes:
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
             files = write_synth(n, args.parts, folder)
             for mode in args.modes.split(","):
-                for workers in [int(w) for w in args.workers.split(",")]:
+                for workers, preset in [(int(w), p) for w in args.workers.split(",") for p in args.presets.split(",")]:
                     reference = None
                     for engine in args.engines.split(","):
-                        build_dir = folder / f"w{workers}-{engine}"
-                        seconds, rss, pss, own = time_build(files, mode, workers, build_dir, engine)
+                        build_dir = folder / f"w{workers}-{engine}-{preset}"
+                        seconds, rss, pss, own = time_build(files, mode, workers, build_dir, engine, preset)
+                        took[(n, mode, workers, engine, preset)] = seconds
                         out = build_dir / f"out-{mode}"
                         same = "-" if reference is None else _same_bytes(out, reference)
                         render = ""
@@ -157,9 +161,13 @@ def main() -> None:
                             rows_in, rows_out, render_s = time_render(out / "records.parquet", mode)
                             render = f"{rows_in / render_s:>11,.0f} {rows_out / render_s:>12,.0f}"
                             reference = out
-                        print(f"{n:>9} {mode:>7} {workers:>7} {engine:>6} | {seconds:>8.1f} {n / seconds:>12,.0f} "
-                              f"{rss / 2**20:>11,.0f} {pss / 2**20:>11,.0f} {own / 2**20:>9,.0f} {same:>4} | {render}",
-                              flush=True)
+                        print(f"{n:>9} {mode:>7} {workers:>7} {engine:>6} {preset:>8} | {seconds:>8.1f} "
+                              f"{n / seconds:>12,.0f} {rss / 2**20:>11,.0f} {pss / 2**20:>11,.0f} {own / 2**20:>9,.0f} "
+                              f"{same:>4} | {render}", flush=True)
+    for (n, mode, workers, engine, preset), seconds in took.items():
+        if preset != "ngram" and (n, mode, workers, engine, "ngram") in took:
+            print(f"{n:,} rows, {mode}, {workers} workers, {engine}: preset {preset} whole build = "
+                  f"{seconds / took[(n, mode, workers, engine, 'ngram')]:.2f}x the ngram preset's")
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS of this bench process (rendering alone + data generation): {rss:,.0f} MB")
 

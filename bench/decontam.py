@@ -1,13 +1,19 @@
-"""Decontamination bench: recall, clean-kept rate and rows/s of our presets next to the original rule.
+"""Decontamination bench: recall, false removals and rows/s of our presets next to the original rule.
 
-Builds a labelled set from the real files (default /work/shared/data/real, or --real PATH):
+Reads only files inside the repo (bench/data/, origins and licenses in bench/data/MANIFEST.md) and the
+bundled benchmarks, so it runs on a fresh clone. The labelled set:
 
 - perturbed: benchmark items placed into training rows verbatim and perturbed (case/whitespace/
   punctuation, prefix / suffix instruction, inside a longer prompt, words changed and reordered,
   multiple-choice options reordered and relettered);
-- paraphrase: hand-written paraphrases (bench/data/decontam_paraphrases.jsonl);
-- clean: real instructions that must be kept (GSM8K train vs GSM8K test, alpaca seed tasks, piqa,
-  belebele, openbookqa, LLaMA-Factory DPO demo prompts, HH-RLHF first turns).
+- paraphrase: hand-written paraphrases: ``paraphrase/original`` (bench/data/decontam_paraphrases.jsonl,
+  the set the round-1 detector was tuned on) and a second set written apart from it
+  (bench/data/decontam_paraphrases_split.jsonl), split by item into ``paraphrase/tune`` (thresholds
+  were chosen on it) and ``paraphrase/heldout`` (never looked at while tuning);
+- clean: a sample of real instructions that must be kept (as in round 1);
+- lookalike: every row of bench/data/lookalikes.jsonl.gz (about 29k real rows that are not benchmark
+  items: GSM8K train, Belebele, PIQA, BoolQ, OpenBookQA, Spider, EmoBank, Natural Instructions, HH-RLHF,
+  alpaca seed tasks, chat demos); each removal there is a false removal and is printed.
 
 The original rule is slow (one text per encode call), so it runs on a stratified sample
 (--original-sample rows); our default runs on that same sample too, for a side-by-side rate, twice:
@@ -16,7 +22,7 @@ re-scores) and a later run (they are on disk: what every build after the first, 
 after the first batch, sees). Setup (loading the models, embedding the benchmark texts for the
 static or the original index) is excluded on both sides.
 
-    python bench/decontam.py [--real DIR] [--per-benchmark 30] [--original-sample 600] [--synth-rows 200000]
+    python bench/decontam.py [--data DIR] [--per-benchmark 30] [--original-sample 600] [--synth-rows 200000]
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from pathlib import Path
 
 from bagel.benchmarks import available_offline, load_benchmark
 from bagel.decontam import DecontamOptions, Decontaminator
+from bagel.decontam.texts import full_texts
 from bagel.log import configure
 from bagel.records import single_turn, to_table
 
@@ -91,6 +98,7 @@ def contaminated(benchmarks, per_bench: int, seed: int) -> list[dict]:
     rows = []
     for items in benchmarks:
         rng = random.Random(f"{seed}-{items.name}")
+        full = full_texts(items)  # the item as a model sees it (question + choices)
         for j in rng.sample(range(len(items.display)), min(per_bench, len(items.display))):
             variants = [t for t, i in zip(items.texts, items.item_index) if i == j]
             lettered = next((v for v in variants if "\nA. " in v), None)
@@ -99,58 +107,54 @@ def contaminated(benchmarks, per_bench: int, seed: int) -> list[dict]:
                 head, *opts = lettered.split("\n")
                 choices = (head, [o[3:] for o in opts])
             for kind in KINDS:
-                text = perturb(kind, items.display[j], rng, choices)
+                text = perturb(kind, full[j], rng, choices)
                 if text:
                     rows.append({"label": "perturbed", "kind": kind, "benchmark": items.name, "text": text})
     return rows
 
 
-def clean(real: Path, seed: int) -> list[dict]:
-    """Real instructions that are not benchmark items (label ``clean``)."""
+CLEAN_SAMPLE = {"gsm8k_train": 1000, "alpaca_seed": 175, "piqa": 300, "belebele_passage": 200, "openbookqa": 250,
+                "dpo_demo": 300, "hh_rlhf": 300}
+
+
+def lookalikes(data: Path) -> list[dict]:
+    """Every real look-alike row (label ``lookalike``; ``kind`` is its source)."""
+    return [{"label": "lookalike", "kind": r["source"], "benchmark": "", "text": r["text"]}
+            for r in _lines(data / "lookalikes.jsonl.gz")]
+
+
+def clean(looks: list[dict], seed: int) -> list[dict]:
+    """A sample of the look-alike rows per source, as round 1's clean set (label ``clean``)."""
     rng = random.Random(seed)
     out = []
-
-    def add(kind, texts, n):
-        texts = [t for t in texts if t and t.strip()]
-        picked = rng.sample(texts, min(n, len(texts)))
-        out.extend({"label": "clean", "kind": kind, "benchmark": "", "text": t} for t in picked)
-
-    add("gsm8k_train", [r["question"] for r in _lines(real / "gsm8k_train.jsonl.gz")], 1000)
-    seeds = _lines(real / "alpaca_seed_tasks.jsonl")
-    add("alpaca_seed", ["\n".join(filter(None, [r["instruction"], r["instances"][0]["input"]])) for r in seeds], 175)
-    add("piqa", [f"{r['goal']}\nA. {r['sol1']}\nB. {r['sol2']}" for r in _lines(real / "piqa_valid.jsonl")], 300)
-    add("belebele", [f"{r['flores_passage']}\n{r['question']}" for r in _lines(real / "belebele_eng_Latn.jsonl")], 200)
-    obqa = [r["question"] for r in _lines(real / "openbookqa_test.jsonl")]
-    lettered = ["\n".join([q["stem"], *(f"{c['label']}. {c['text']}" for c in q["choices"])]) for q in obqa]
-    add("openbookqa", lettered, 250)
-    demo = json.loads((real / "dpo_en_demo.json").read_text())
-    add("dpo_demo", [next(t["value"] for t in r["conversations"] if t["from"] == "human") for r in demo], 300)
-    hh_rows = _lines(real / "hh_rlhf_harmless_base_test.jsonl.gz")
-    hh = [r["chosen"].split("\n\nHuman: ")[1].split("\n\nAssistant:")[0] for r in hh_rows]
-    add("hh_rlhf", hh, 300)
+    for kind, n in CLEAN_SAMPLE.items():
+        texts = [r["text"] for r in looks if r["kind"] == kind]
+        out.extend({"label": "clean", "kind": kind, "benchmark": "", "text": t}
+                   for t in rng.sample(texts, min(n, len(texts))))
     return out
 
 
-def paraphrases() -> list[dict]:
-    """Hand-written paraphrases (label ``paraphrase``)."""
-    rows = _lines(HERE / "data" / "decontam_paraphrases.jsonl")
-    return [{"label": "paraphrase", "kind": "paraphrase", **r} for r in rows]
+def paraphrases(data: Path) -> list[dict]:
+    """Hand-written paraphrases (label ``paraphrase``, kind ``original``, ``tune`` or ``heldout``)."""
+    rows = [{**r, "split": "original"} for r in _lines(data / "decontam_paraphrases.jsonl")]
+    rows += _lines(data / "decontam_paraphrases_split.jsonl")
+    return [{"label": "paraphrase", "kind": r.pop("split"), **r} for r in rows]
 
 
-def evaluate(name: str, decon: Decontaminator, rows: list[dict], batch: int = 512) -> dict:
+def evaluate(name: str, decon: Decontaminator, rows: list[dict], batch: int = 512, verbose: bool = False) -> dict:
     """Run ``decon`` over ``rows``; print recall per label/kind, clean kept rate and rows/s."""
     records = [single_turn(r["text"], "ok") for r in rows]
     for i, rec in enumerate(records):
         rec["id"], rec["source"] = str(i), rows[i]["kind"]
     table = to_table(records)
-    removed, start = set(), time.perf_counter()
+    removed, start = {}, time.perf_counter()
     for lo in range(0, len(rows), batch):
         _, removals = decon.filter_batch(table.slice(lo, batch))
-        removed.update(int(r["id"]) for r in removals)
+        removed.update((int(r["id"]), r) for r in removals)
     seconds = time.perf_counter() - start
     by = defaultdict(Counter)
     for i, r in enumerate(rows):
-        key = r["label"] if r["label"] != "perturbed" else f"perturbed/{r['kind']}"
+        key = f"{r['label']}/{r['kind']}" if r["label"] in ("perturbed", "paraphrase") else r["label"]
         for k in {key, r["label"]}:
             by[k]["n"] += 1
             by[k]["removed"] += i in removed
@@ -158,13 +162,23 @@ def evaluate(name: str, decon: Decontaminator, rows: list[dict], batch: int = 51
     print(f"\n== {name}: {len(rows)} rows in {seconds:.1f} s = {len(rows) / seconds:.1f} rows/s")
     for key in sorted(by):
         n, rem = by[key]["n"], by[key]["removed"]
+        if key == "lookalike":
+            print(f"  {key:32s} n={n:5d}  false removals {rem} = {1e4 * rem / n:.2f} per 10k rows")
+            result["lookalike_per_10k"] = 1e4 * rem / n
+            continue
         rate = (n - rem) / n if key == "clean" else rem / n
         what = "kept (precision)" if key == "clean" else "recall"
         print(f"  {key:32s} n={n:5d}  {what} {rate:.4f}")
         result[key] = rate
     for i, r in enumerate(rows):
-        if r["label"] == "clean" and i in removed:
-            print(f"  false positive [{r['kind']}]: {r['text'][:100]!r}")
+        if r["label"] in ("clean", "lookalike") and i in removed:
+            match = removed[i]
+            print(f"  false removal [{r['label']}/{r['kind']}] {match['benchmark']} #{match['item_index']} "
+                  f"({match['detector']} {match['score']}): {r['text'][:160]!r}\n      item: {match['item_text'][:160]!r}")
+    if verbose:
+        for i, r in enumerate(rows):
+            if r["label"] in ("perturbed", "paraphrase") and i not in removed:
+                print(f"  missed [{r['label']}/{r['kind']}] {r['benchmark']}: {r['text'][:120]!r}")
     return result
 
 
@@ -188,7 +202,9 @@ def synth_rate(rows: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--real", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data" / "real")
+    parser.add_argument("--data", type=Path, default=HERE / "data", help="folder of the labelled files")
+    parser.add_argument("--presets", default="ngram,default", help="presets run on the full set")
+    parser.add_argument("--verbose", action="store_true", help="also print every missed positive")
     parser.add_argument("--per-benchmark", type=int, default=30)
     parser.add_argument("--original-sample", type=int, default=600)
     parser.add_argument("--cache-dir", type=Path, default=Path("~/.cache/bagel/decontam").expanduser())
@@ -200,15 +216,17 @@ def main() -> None:
     configure(quiet=True)
     if args.synth_rows:
         synth_rate(args.synth_rows)
-    entries = [*available_offline(), f"alpaca_eval={args.real / 'alpaca_eval.jsonl'}"]
+    entries = [*available_offline(), f"alpaca_eval={args.data / 'alpaca_eval.jsonl'}"]
     benchmarks = [load_benchmark(e) for e in entries]
-    rows = contaminated(benchmarks, args.per_benchmark, args.seed) + paraphrases() + clean(args.real, args.seed)
+    looks = lookalikes(args.data)
+    rows = contaminated(benchmarks, args.per_benchmark, args.seed) + paraphrases(args.data) + clean(looks, args.seed)
+    labelled = rows + looks
     print(f"labelled set: {Counter(r['label'] for r in rows)}")
-    for preset in ("ngram", "default") if not args.skip_full else ():
+    for preset in args.presets.split(",") if not args.skip_full else ():
         start = time.perf_counter()
         decon = Decontaminator(DecontamOptions(preset=preset, benchmarks=entries), cache_dir=args.cache_dir)
         print(f"\n[{preset}] setup {time.perf_counter() - start:.1f} s")
-        evaluate(f"ours, preset {preset} (full set)", decon, rows)
+        evaluate(f"ours, preset {preset} (full set)", decon, labelled, verbose=args.verbose)
     if args.skip_original:
         return
     sample = random.Random(args.seed).sample(rows, min(args.original_sample, len(rows)))

@@ -87,10 +87,11 @@ def test_removal_record_and_kinds(decon):
     assert kept.column("conversations")[0].as_py()[0]["value"] == "Write a poem about ducks."
     assert removals == [
         {"id": "m1", "source": "chat", "benchmark": "gsm8k", "item_index": 0, "item_text": JANET,
-         "train_text": "Hi there, how are you today?\n" + JANET, "detector": "ngram", "score": 1.0},
+         "train_text": "Hi there, how are you today?\n" + JANET, "detector": "ngram", "score": 1.0,
+         "span": " ".join(words(JANET)), "span_words": 52, "benchmark_items": 1319},
         {"id": pair["id"], "source": "truthy-dpo", "benchmark": "truthfulqa", "item_index": 2,
          "item_text": "Why do veins appear blue?", "train_text": "Why do veins appear blue?", "detector": "ngram",
-         "score": 1.0},
+         "score": 1.0, "span": "why do veins appear blue", "span_words": 5, "benchmark_items": 817},
     ]
 
 

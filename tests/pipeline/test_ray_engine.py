@@ -4,6 +4,8 @@ Every Ray process here listens on the loopback address 127.0.0.2 and is stopped 
 
 from __future__ import annotations
 
+import gzip
+import json
 import os
 import signal
 import socket
@@ -24,6 +26,7 @@ from bagel.sources import io
 
 ray = pytest.importorskip("ray")
 DEMO = Path(__file__).resolve().parents[2] / "recipes" / "demo.yaml"
+BENCHMARKS = Path(__file__).resolve().parents[2] / "src" / "bagel" / "data" / "benchmarks"
 LOOPBACK = "127.0.0.2"
 OUTPUTS = ("records.parquet", "sft.parquet", "dpo.parquet", "decontamination.jsonl")
 
@@ -34,7 +37,15 @@ def recipe_path(tmp_path_factory) -> Path:
     recipe["decontamination"] = {"preset": "ngram"}
     for source in recipe["sources"]:
         source["path"] = str((DEMO.parent / source["path"]).resolve())
-    path = tmp_path_factory.mktemp("recipe") / "demo.yaml"
+    folder = tmp_path_factory.mktemp("recipe")
+    # GSM8K test items copied verbatim (the bundled benchmark file): the demo itself holds no contamination,
+    # and the engines must agree on removals too
+    with gzip.open(BENCHMARKS / "gsm8k_test.jsonl.gz", "rt") as handle:
+        leaked = [json.loads(line) for _, line in zip(range(5), handle)]
+    (folder / "leaked.jsonl").write_text("".join(json.dumps(row) + "\n" for row in leaked))
+    recipe["sources"].append({"name": "leaked", "shape": "instruction", "path": str(folder / "leaked.jsonl"),
+                              "confidence": 1, "columns": {"instruction": "question", "output": "answer"}})
+    path = folder / "demo.yaml"
     path.write_text(yaml.safe_dump(recipe))
     return path
 
@@ -56,7 +67,7 @@ def _same_as_local(local: tuple[dict, Path], report: dict, out: Path) -> None:
     for name in OUTPUTS:
         assert (out / name).read_bytes() == (local_out / name).read_bytes(), name
     assert local_report["outputs"]["records"] > 3000
-    assert local_report["decontamination"]["removed"] > 0
+    assert local_report["decontamination"]["removed"] == 5  # the leaked GSM8K items
 
 
 def _count_driver_rows(monkeypatch) -> list:
@@ -135,7 +146,5 @@ def test_build_on_a_ray_head_started_apart_equals_local(recipe_path, local_build
     done = subprocess.run([bagel, "build", str(recipe_path), "--out", str(out), "--engine", "ray", "--workers", "2"],
                           env=env, capture_output=True, text=True, timeout=500)
     assert done.returncode == 0, done.stderr[-3000:]
-    import json
-
     report = json.loads((out / "report.json").read_text())
     _same_as_local(local_build, report, out)

@@ -27,4 +27,6 @@ BENCHMARK = Benchmark(
     hub=HubSource(path="allenai/ai2_arc", name="ARC-Challenge", split="validation"),
     bundled="arc_challenge_test.jsonl.gz",
     original_variants=2,
+    multiple_choice=True,
+    numeric=True,
 )

@@ -31,13 +31,18 @@ class Benchmark:
     hub: HubSource | None = None
     bundled: str | None = None
     original_variants: int = 1  # how many leading text variants the original indexed
+    # Multiple choice: a variant with lines (question + choices) is indexed as separate spans, a variant
+    # that is the question alone only when the question is long enough to be evidence by itself.
+    multiple_choice: bool = False
+    full_variant: int = 0  # the variant shown in removal records: the item as a model sees it
+    numeric: bool = False  # a match must also hold the item's (question's) numbers
 
 
 @dataclass
 class BenchmarkItems:
     """The loaded texts of one benchmark: ``texts[i]`` is a variant of item ``item_index[i]``.
 
-    ``display[j]`` is the text shown for item ``j`` in removal records.
+    ``display[j]`` is the first variant of item ``j``.
     """
 
     name: str

@@ -13,4 +13,5 @@ BENCHMARK = Benchmark(
     texts=texts,
     hub=HubSource(path="openai/gsm8k", name="main", split="test"),
     bundled="gsm8k_test.jsonl.gz",
+    numeric=True,
 )

@@ -14,4 +14,7 @@ BENCHMARK = Benchmark(
     texts=texts,
     hub=HubSource(path="cais/mmlu", name="all", split="test"),
     bundled="mmlu_test.jsonl.gz",
+    multiple_choice=True,
+    numeric=True,
+    full_variant=1,
 )

@@ -14,7 +14,14 @@ How the detectors combine (``preset``):
   transformer (one batched, length-sorted call per batch; the transformer loads at the first
   candidate, and the benchmark texts' vectors are kept on disk: see ``VectorStore``)
   and removed when the cosine is >= ``embedding_threshold`` (detector ``embedding``).
-  Each removal records the detector that fired and its score (containment or cosine).
+  Each removal records the detector that fired and its score (containment or cosine), the item as a
+  model sees it (with its choices), the longest word span the two share and the benchmark's size.
+
+What is evidence (``ngram`` and ``default``; see :func:`~bagel.decontam.texts.benchmark_variants`): a
+multiple-choice item is indexed as question + choices (its question alone only when long), generic
+items ("Who are you?") are not indexed, and numbers are hard tokens for math items and MC questions:
+an n-gram match must hold ``number_share`` of the item's numbers; an embedding match all of them and
+(MC) ``lexical_min`` of each choice's words. The static search is an inverted file (``static_probe``).
 - ``bagel-original``: the original rule alone, on the first human turn (or dpo prompt): nearest
   benchmark text in a flat L2 index (k=1), removed when the squared L2 distance is <=
   ``original_distance`` and ``abs(len(train) - len(bench)) / len(train) <= original_length_ratio``;
@@ -28,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from bagel.benchmarks import REGISTRY, available_offline, load_benchmark
+from bagel.benchmarks import available_offline, load_benchmark
 from bagel.decontam.embedding import (
     EmbeddingIndex,
     VectorStore,
@@ -40,7 +47,8 @@ from bagel.decontam.embedding import (
 )
 from bagel.decontam.ngram import cached_index
 from bagel.decontam.options import DecontamOptions
-from bagel.decontam.texts import row_texts
+from bagel.decontam.normalize import longest_span, numbers
+from bagel.decontam.texts import benchmark_variants, full_texts, row_texts
 from bagel.errors import UserError
 from bagel.records import RECORD_SCHEMA
 
@@ -72,26 +80,21 @@ class Decontaminator:
         benchmarks = [b for b in (load_benchmark(e, use_hub=opts.use_hub) for e in entries) if b is not None]
         if not benchmarks:
             raise UserError("decontamination: no benchmark could be loaded")
-        self.names = [b.name for b in benchmarks]  # removal records need only these and the display texts
-        self.display = [b.display for b in benchmarks]
-        texts, bench_of, item_of, original, groups = [], [], [], [], []
-        offset = 0
-        for b, items in enumerate(benchmarks):
-            registered = REGISTRY.get(items.name)
-            keep = registered.original_variants if registered else 1
-            seen: dict[int, int] = {}
-            for text, item in zip(items.texts, items.item_index):
-                seen[item] = seen.get(item, 0) + 1
-                texts.append(text), bench_of.append(b), item_of.append(item), original.append(seen[item] <= keep)
-                groups.append(offset + item)  # one id per benchmark item, over all benchmarks
-            offset += len(items.display)
-        self.bench_of, self.item_of = np.asarray(bench_of, dtype=np.int32), np.asarray(item_of, dtype=np.int32)
+        self.names = [b.name for b in benchmarks]  # removal records need only these and the items' full texts
+        self.display = [full_texts(b) for b in benchmarks]
+        variants = benchmark_variants(benchmarks, opts)
+        self.bench_of = np.asarray([v.bench for v in variants], dtype=np.int32)
+        self.item_of = np.asarray([v.item for v in variants], dtype=np.int32)
         self.ngram = self.model = self.index = None
         if opts.preset != "bagel-original":
-            self.ngram = cached_index(texts, groups, opts.ngram_n, opts.ngram_min_words, opts.ngram_short_slack,
-                                      self.cache_dir)
+            self.ngram = cached_index([v.indexed for v in variants], [v.group for v in variants], opts.ngram_n,
+                                      opts.ngram_min_words, opts.ngram_short_slack, self.cache_dir)
+            self.numbers = [v.numbers for v in variants]
+            self.choices = [v.choices for v in variants]
         if opts.preset == "ngram":
             return
+        texts = [v.text for v in variants]
+        original = [v.original for v in variants]
         self.texts = texts
         model_id = opts.model or "all-MiniLM-L6-v2 (bundled)"
         if opts.preset == "bagel-original":
@@ -104,7 +107,7 @@ class Decontaminator:
             model_cache = Path(opts.cache_dir or DEFAULT_CACHE).expanduser()  # shared by builds: distilled once
             self.static, static_id = load_static(opts.static_model, opts.model, model_cache)
             vectors = cached_embed(self.static, static_id, texts, opts.batch_size, self.cache_dir)
-            self.index = EmbeddingIndex(vectors)
+            self.index = EmbeddingIndex(vectors, probe=opts.static_probe)
             key = cache_key(model_id, opts.max_seq_length, texts)
             self.rescored = VectorStore(self.cache_dir / f"rescore-{key}")  # transformer vectors of benchmark texts
 
@@ -118,16 +121,32 @@ class Decontaminator:
 
     def _record(self, table: pa.Table, row: int, variant: int, detector: str, score: float, text: str) -> dict:
         bench, item = int(self.bench_of[variant]), int(self.item_of[variant])
+        item_text = self.display[bench][item]
+        span = longest_span(text, item_text)
         return {
             "id": table.column("id")[row].as_py(),
             "source": table.column("source")[row].as_py(),
             "benchmark": self.names[bench],
             "item_index": item,
-            "item_text": self.display[bench][item],
+            "item_text": item_text,
             "train_text": text,
             "detector": detector,
             "score": round(float(score), 4),
+            "span": span,
+            "span_words": len(span.split()),
+            "benchmark_items": len(self.display[bench]),
         }
+
+    def _evidence(self, text: str, variant: int, share: float) -> bool:
+        """Whether a match of ``text`` on benchmark ``variant`` may count: at least ``share`` of the item's
+        numbers (math benchmarks; a multiple-choice item's question) are in the text."""
+        wanted = self.numbers[variant]
+        return not wanted or len(wanted & numbers(text)) >= share * len(wanted)
+
+    def _choices_kept(self, text: str, variant: int) -> bool:
+        """Whether ``text`` holds at least ``lexical_min`` (IDF-weighted) of the words of every choice of
+        a multiple-choice ``variant`` (an item with other choices is another question)."""
+        return all(self.ngram.word_share(text, choice) >= self.options.lexical_min for choice in self.choices[variant])
 
     def _original(self, first: list[str]) -> list[tuple[int, int, float]]:
         opts, hits = self.options, []
@@ -154,13 +173,18 @@ class Decontaminator:
             if i not in best or score > best[i][2]:
                 best[i] = (i, v, score, queries[q], detector)
 
+        cand_q, cand_j = np.nonzero(sims >= opts.static_threshold)
+        cand_v = nearest[cand_q, cand_j]
+        shares = self.ngram.word_shares(queries, cand_q, cand_v)
         pairs = []  # (query, variant) candidates left for the transformer
-        for q, j in zip(*np.nonzero(sims >= opts.static_threshold)):
-            q, v, sim = int(q), int(nearest[q, j]), float(sims[q, j])
-            share = self.ngram.word_overlap(queries[q], v)
+        for q, v, sim, share in zip(cand_q.tolist(), cand_v.tolist(), sims[cand_q, cand_j].tolist(), shares.tolist()):
+            if share < opts.lexical_min - 1e-9:
+                continue  # a look-alike with other names and numbers
+            if not self._evidence(queries[q], v, 1.0) or not self._choices_kept(queries[q], v):
+                continue  # a paraphrase keeps every number and every choice
             if share >= opts.lexical_accept and sim >= opts.static_accept:
                 keep_best(q, v, sim, "static")
-            elif share >= opts.lexical_min:
+            else:
                 pairs.append((q, v))
         pairs = [(q, v) for q, v in pairs if owner[q] not in best]
         if pairs:
@@ -188,6 +212,8 @@ class Decontaminator:
         else:
             scores, variants = self.ngram.score(found.whole)
             flagged = scores >= self.options.ngram_threshold
+            for i in np.flatnonzero(flagged).tolist():
+                flagged[i] = self._evidence(found.whole[i], int(variants[i]), self.options.number_share)
             hits = [(i, int(variants[i]), "ngram", float(scores[i]), found.whole[i]) for i in np.flatnonzero(flagged)]
             if self.options.preset == "default":
                 todo = np.flatnonzero(~flagged)

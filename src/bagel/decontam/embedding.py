@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import Iterable
@@ -57,7 +58,10 @@ def static_model(source: str, cache_dir: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=".static-"))
         model.save_pretrained(tmp)
-        os.replace(tmp, path)
+        try:
+            os.replace(tmp, path)
+        except OSError:  # another process saved the same model first
+            shutil.rmtree(tmp, ignore_errors=True)
     return StaticModel.from_pretrained(path)
 
 
@@ -113,12 +117,33 @@ def cached_embed(model, model_id: str, texts: list[str], batch_size: int, cache_
 
 
 class EmbeddingIndex:
-    """Nearest benchmark text by inner product (cosine on unit vectors), or squared L2 for the original rule."""
+    """Nearest benchmark text by inner product (cosine on unit vectors), or squared L2 for the original rule.
 
-    def __init__(self, vectors: np.ndarray, metric: str = "ip"):
+    With ``probe`` (and at least :attr:`IVF_FROM` vectors) the inner-product search is an inverted file
+    (faiss ``IndexIVFFlat``, ``sqrt(n)`` k-means cells, ``probe`` of them searched per query): the
+    static candidate search then compares a query with a few percent of the benchmark texts instead of
+    all of them. k-means runs single-threaded with faiss's fixed seed, so the cells are the same in
+    every process.
+    """
+
+    IVF_FROM = 4096
+
+    def __init__(self, vectors: np.ndarray, metric: str = "ip", probe: int | None = None):
         import faiss
 
-        self.index = (faiss.IndexFlatIP if metric == "ip" else faiss.IndexFlatL2)(vectors.shape[1])
+        dim = vectors.shape[1]
+        if metric == "ip" and probe and len(vectors) >= self.IVF_FROM:
+            cells = int(np.sqrt(len(vectors)))
+            self.index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, cells, faiss.METRIC_INNER_PRODUCT)
+            threads = faiss.omp_get_max_threads()
+            faiss.omp_set_num_threads(1)
+            try:
+                self.index.train(vectors)
+            finally:
+                faiss.omp_set_num_threads(threads)
+            self.index.nprobe = probe
+        else:
+            self.index = (faiss.IndexFlatIP if metric == "ip" else faiss.IndexFlatL2)(dim)
         self.index.add(vectors)
 
     def nearest(self, queries: np.ndarray, k: int = 1) -> tuple[np.ndarray, np.ndarray]:

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import re
+from difflib import SequenceMatcher
 import string
 import unicodedata
 
 SEP = "\ue000"  # ends each text in a joined batch (a private-use character, removed from the texts)
+BREAK = "\ue001"  # a word no n-gram spans: between the question and each choice of an indexed item
 _APOSTROPHE = re.compile(r"['\u2019\u02bc`]")
-_NON_WORD = re.compile(r"(?:[^\w\ue000]|_)+")
+_NON_WORD = re.compile(r"(?:[^\w\ue000\ue001]|_)+")
+LABEL = re.compile(r"^\s*(?:\(?[A-Ja-j1-9][.):]|[-*])\s+")
+_NUMBER = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?")
+# "one" is left out: it is as often an article ("one monitor" = "a monitor") as a number
+_NUMBER_WORDS = {w: str(i) for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen twenty".split())} | {"thirty": "30", "forty": "40", "fifty": "50", "sixty": "60",
+                                                    "seventy": "70", "eighty": "80", "ninety": "90", "hundred": "100"}
+del _NUMBER_WORDS["one"]
 _ASCII_BREAKS = bytes(32 if i < 128 and (chr(i) in string.punctuation or chr(i).isspace()) else i for i in range(256))
 
 
@@ -20,6 +30,21 @@ def words(text: str) -> list[str]:
     """The normalised words of ``text``: NFKC, casefold, apostrophes removed ("Janet’s" -> "janets"),
     every other run of punctuation, ``_`` or whitespace a word break."""
     return _clean(text.replace(SEP, " ")).split()
+
+
+def segmented(text: str) -> str:
+    """``text`` with a :data:`BREAK` word between its lines and each line's choice label removed
+    ("A. ", "(2) ", "- "): the question and each choice of a multiple-choice item as separate spans."""
+    return f" {BREAK} ".join(LABEL.sub("", line) for line in text.split("\n") if line.strip())
+
+
+def numbers(text: str) -> set[str]:
+    """The distinct numbers of ``text``, normalised ("1,200" -> "1200", "1.50" -> "1.5", "three" -> "3")."""
+    found = set()
+    for raw in _NUMBER.findall(text):
+        value = raw.replace(",", "")
+        found.add(value.rstrip("0").rstrip(".") if "." in value else value.lstrip("0") or "0")
+    return found | {_NUMBER_WORDS[w] for w in words(text) if w in _NUMBER_WORDS}
 
 
 def _joined_ascii(texts: list[str]) -> list[str]:
@@ -41,3 +66,10 @@ def joined_words(texts: list[str]) -> tuple[list[str], list[int]]:
     if other:
         out += _clean(f" {SEP} ".join(texts[i] for i in other) + f" {SEP}").split()
     return out, plain + other
+
+
+def longest_span(text: str, other: str) -> str:
+    """The longest run of normalised words that ``text`` and ``other`` share, joined by spaces."""
+    mine, theirs = words(text), words(other)
+    match = SequenceMatcher(None, mine, theirs, autojunk=False).find_longest_match(0, len(mine), 0, len(theirs))
+    return " ".join(mine[match.a : match.a + match.size])

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from bagel.benchmarks import REGISTRY, BenchmarkItems
+from bagel.decontam.normalize import LABEL, BREAK, numbers, segmented, words
 
 HUMAN_ROLES = ("human", "user")  # lmsys_chat_1m keeps "user" turns; they are checked too
 
@@ -44,3 +48,81 @@ def row_texts(table: pa.Table) -> RowTexts:
         if not first[i]:
             first[i] = whole[i] = prompts[i]
     return RowTexts(np.asarray(keep, dtype=np.int64), [first[i] for i in keep], [whole[i] for i in keep])
+
+
+@dataclass
+class Variant:
+    """One indexed text of a benchmark item.
+
+    ``text`` is what the embedding detectors compare, ``indexed`` what the n-gram index holds (a
+    multiple-choice item's question and choices split by breaks), ``words`` its word count (0 when all
+    are numbers), ``numbers`` the numbers (of the question) a match
+    must hold (math benchmarks; empty otherwise), ``original`` whether the original rule indexed it.
+    """
+
+    bench: int
+    item: int
+    group: int  # one id per benchmark item, over all benchmarks
+    text: str
+    indexed: str
+    words: int
+    numbers: frozenset
+    original: bool
+    choices: tuple = ()  # a multiple-choice variant's choices (the lines after the question)
+
+
+def full_texts(items: BenchmarkItems) -> list[str]:
+    """Per item, the text shown in removal records: the item as a model sees it (question + choices)."""
+    registered = REGISTRY.get(items.name)
+    position = registered.full_variant if registered else 0
+    grouped: list[list[str]] = [[] for _ in items.display]
+    for text, item in zip(items.texts, items.item_index):
+        grouped[item].append(text)
+    return [group[position] if position < len(group) else group[0] for group in grouped]
+
+
+RARE_ITEMS = 2  # a word held by at most this many benchmark items makes a short item specific
+
+
+def benchmark_variants(benchmarks: list[BenchmarkItems], options) -> list[Variant]:
+    """The indexed variants of all items of ``benchmarks``.
+
+    A variant of numbers only, or of fewer than ``options.ngram_min_words`` words none of which is rare
+    (held by at most :data:`RARE_ITEMS` items), is generic ("Who are you?", unlike "How do porcupines
+    attack?"): not indexed. Multiple-choice benchmarks: a variant with lines (question + choices,
+    question + answer) is indexed segmented; the question alone only when it has at least
+    ``options.mc_question_min_words`` words (a short stem such as "Which of the following is a true
+    statement?" is no evidence without its choices). The ``bagel-original`` preset indexes every
+    variant, as the original did.
+    """
+    ours = options.preset != "bagel-original"
+    rows, held = [], Counter()  # (benchmark, item, text, indexed, its words); items holding each word
+    for b, items in enumerate(benchmarks):
+        registered = REGISTRY.get(items.name)
+        choice = bool(registered and registered.multiple_choice) and ours
+        per_item: dict[int, set] = {}
+        for text, item in zip(items.texts, items.item_index):
+            indexed = segmented(text) if choice and "\n" in text.strip() else text
+            found = [w for w in words(indexed) if w != BREAK]  # choice labels and breaks are not words
+            rows.append((b, item, text, indexed, found))
+            per_item.setdefault(item, set()).update(found)
+        for found in per_item.values():
+            held.update(found)
+    out, offsets, seen = [], np.cumsum([0, *(len(items.display) for items in benchmarks)]), {}
+    for b, item, text, indexed, found in rows:
+        registered = REGISTRY.get(benchmarks[b].name)
+        choice = bool(registered and registered.multiple_choice) and ours
+        seen[(b, item)] = seen.get((b, item), 0) + 1
+        count = len(found) if any(not w.isdigit() for w in found) else 0
+        generic = count < options.ngram_min_words and not any(held[w] <= RARE_ITEMS for w in found)
+        if ours and (count == 0 or generic):
+            continue  # no evidence of anything
+        if choice and "\n" not in text.strip() and count < options.mc_question_min_words:
+            continue
+        lines = [line for line in text.split("\n") if line.strip()] if choice else [text]
+        numeric = bool(registered and registered.numeric)
+        keep = registered.original_variants if registered else 1
+        out.append(Variant(b, item, int(offsets[b]) + item, text, indexed, count,
+                           frozenset(numbers(lines[0])) if numeric else frozenset(), seen[(b, item)] <= keep,
+                           tuple(LABEL.sub("", line) for line in lines[1:])))
+    return out

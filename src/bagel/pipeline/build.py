@@ -259,9 +259,22 @@ def make_report(recipe: Recipe, per_source: dict, outputs: dict, removals: list[
             "removed": len(removals),
             "by_source": {s: dict(sorted(c.items())) for s, c in sorted(by_pair.items())},
             "top": sorted(removals, key=lambda r: -float(r.get("score", 0)))[:50],
+            **_coverage_section(recipe, per_source, removals),
         },
         "timings": {**{k: round(v, 3) for k, v in timings.items()}, "total": round(total_seconds, 3)},
     }
+
+
+def _coverage_section(recipe: Recipe, per_source: dict, removals: list[dict]) -> dict:
+    """Per source x benchmark, the share of the benchmark's items found (Tulu 3's coverage), and the
+    sources dropped whole for a coverage above ``drop_source_above``."""
+    from bagel.decontam.coverage import coverage
+
+    dropped = {name: info["steps"]["decontam"]["dropped"]["source_over_coverage"]
+               for name, info in per_source.items()
+               if info.get("steps", {}).get("decontam", {}).get("dropped", {}).get("source_over_coverage")}
+    return {"coverage": coverage(removals), "drop_source_above": recipe.decontamination.drop_source_above,
+            "dropped_sources": dict(sorted(dropped.items()))}
 
 
 def _write_views(out_dir: Path, tokenizer_path: str | None) -> None:

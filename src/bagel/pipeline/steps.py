@@ -22,7 +22,8 @@ import pyarrow.parquet as pq
 
 from bagel.config import Recipe, SourceConfig
 from bagel.dedup import SeenSet
-from bagel.log import progress_batches
+from bagel.decontam.coverage import over_threshold
+from bagel.log import logger, progress_batches
 from bagel.pipeline import cache
 from bagel.pipeline.result import StepResult
 from bagel.pipeline.result import cached_result as _cached
@@ -234,13 +235,21 @@ def cached_decontam(source: Source, entry_key: str, entry: cache.Entry) -> StepR
 
 
 def write_decontam(source: Source, previous: StepResult, entry_key: str, entry: cache.Entry, tables,
-                   removed: list[dict], started: float) -> StepResult:
-    """Write the kept records (``tables``, consumed here, filling ``removed``) and the removals."""
+                   removed: list[dict], started: float, threshold: float | None = None) -> StepResult:
+    """Write the kept records (``tables``, consumed here, filling ``removed``) and the removals; none of
+    the records when the source's coverage of some benchmark is above ``threshold``."""
     kept = cache.write_parquet(entry.data, RECORD_SCHEMA, tables)
+    dropped_whole = over_threshold(removed, threshold)
+    if dropped_whole:  # the source holds too much of a benchmark: none of it is kept
+        logger.warning("source %s dropped: holds %.2f%% of a benchmark's items (drop_source_above %s)",
+                       source.name, 100 * dropped_whole[source.name], threshold)
+        cache.write_parquet(entry.data, RECORD_SCHEMA, [])
     removals_path = entry.data.with_suffix(".removals.jsonl")
     lines = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in removed)
     cache.atomic_write_bytes(removals_path, lines.encode())
     by_benchmark = Counter(f"contaminated:{r['benchmark']}" for r in removed)
+    if dropped_whole:
+        by_benchmark["source_over_coverage"], kept = kept, 0
     result = StepResult("decontam", source.name, entry.data, entry_key, previous.kept, kept, dict(by_benchmark))
     result = _finish(result, entry, started)
     result.extra["removals"] = str(removals_path)
@@ -265,7 +274,8 @@ def decontam_step(recipe: Recipe, source: Source, previous: StepResult, root: Pa
             removed.extend(removals)
             yield kept
 
-    return write_decontam(source, previous, entry_key, entry, tables(), removed, started)
+    return write_decontam(source, previous, entry_key, entry, tables(), removed, started,
+                          recipe.decontamination.drop_source_above)
 
 
 def with_sft_copies(table: pa.Table) -> pa.Table:

@@ -301,9 +301,26 @@ def contamination(report: dict) -> str:
     return (
         f"<p><b>{dec['removed']:,}</b> training items removed as matches of benchmark items.</p>"
         + _table(["source", *map(escape, benchmarks), "total"], rows, set(range(1, len(benchmarks) + 2)))
+        + coverage_table(dec)
         + f"<h3>Top {len(pairs)} matches by score: training text (left) vs benchmark item (right)</h3>"
         + _table(["source / id", "benchmark item", "detector", "score", "training text | benchmark item"], pairs, {3})
     )
+
+
+def coverage_table(dec: dict) -> str:
+    """Per source x benchmark, the share of the benchmark's items found in the source (Tulu 3's coverage),
+    and the sources dropped whole for a coverage above ``drop_source_above``."""
+    shares = dec.get("coverage") or {}
+    if not shares:
+        return ""
+    benchmarks = sorted({b for row in shares.values() for b in row})
+    rows = [[escape(s), *(f"{100 * shares[s][b]:.2f}%" if b in shares[s] else "" for b in benchmarks)]
+            for s in sorted(shares)]
+    dropped = dec.get("dropped_sources") or {}
+    note = (f"<p>Sources dropped whole (coverage above {100 * dec['drop_source_above']:.2f}%): "
+            + ", ".join(f"{escape(s)} ({n:,} rows)" for s, n in dropped.items()) + "</p>") if dropped else ""
+    return ("<h3>Benchmark coverage: share of each benchmark's items found in each source</h3>"
+            + _table(["source", *map(escape, benchmarks)], rows, set(range(1, len(benchmarks) + 1))) + note)
 
 
 def _examples(rows: list[dict]) -> list[dict]:
