@@ -19,7 +19,8 @@ import numpy as np
 from bagel.config import Recipe, SourceConfig
 from bagel.pipeline import cache
 from bagel.pipeline.sample import hashes
-from bagel.pipeline.steps import StepResult, _cached, _filter_by_mask, _finish, id_batches
+from bagel.pipeline.result import StepResult, cached_result, finish_result
+from bagel.pipeline.steps import filter_by_mask, id_batches
 from bagel.records import RECORD_SCHEMA
 from bagel.sources.base import Source
 from bagel.tokens import TokenCounter, record_texts
@@ -100,7 +101,7 @@ def mix_step(recipe: Recipe, entries: list[tuple[SourceConfig, Source, StepResul
     entry_key = cache.key("mix", recipe.mix.model_dump(), spec, recipe.seed,
                           [[src.name, cfg.weight, cfg.oversample, prev.key] for cfg, src, prev in weighted])
     cache_entries = {src.name: cache.Entry(root / "mix", src.name, entry_key) for _, src, _ in weighted}
-    hits = {src.name: _cached("mix", src.name, cache_entries[src.name], entry_key) for _, src, _ in weighted}
+    hits = {src.name: cached_result("mix", src.name, cache_entries[src.name], entry_key) for _, src, _ in weighted}
     if not all(hits.values()):
         hits = _run_mix(recipe, weighted, root, entry_key, cache_entries, TokenCounter(spec))
     return [hits.get(src.name) or passed[src.name] for _, src, _ in entries]
@@ -136,13 +137,13 @@ def _run_mix(recipe: Recipe, weighted: list, root: Path, entry_key: str, cache_e
         name, entry = src.name, cache_entries[src.name]
         rows_in, taken = len(lengths[name]), int(counts[name].sum())
         distinct = int(np.count_nonzero(counts[name]))
-        path, kept = _filter_by_mask(prev.path, entry.data, counts[name], RECORD_SCHEMA, recipe.batch_size)
+        path, kept = filter_by_mask(prev.path, entry.data, counts[name], RECORD_SCHEMA, recipe.batch_size)
         dropped = {"sampled_out": rows_in - distinct} if rows_in > distinct else {}
         extra = {"weight": weights[name], "requested_share": round(weights[name] / total_weight, 6),
                  "available_rows": rows_in, f"available_{counter.unit}": int(lengths[name].sum()),
                  counter.unit: int((counts[name] * lengths[name]).sum()), "oversampled": taken - distinct}
         result = StepResult("mix", name, path, entry_key, rows_in, kept, dropped, extra=extra)
-        results[name] = _finish(result, entry, started)
+        results[name] = finish_result(result, entry, started)
     return results
 
 

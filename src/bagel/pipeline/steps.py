@@ -26,8 +26,7 @@ from bagel.decontam.coverage import over_threshold
 from bagel.log import logger, progress_batches
 from bagel.pipeline import cache
 from bagel.pipeline.result import StepResult
-from bagel.pipeline.result import cached_result as _cached
-from bagel.pipeline.result import finish_result as _finish
+from bagel.pipeline.result import cached_result, finish_result
 from bagel.pipeline.sample import hashes, lowest, sample_mask
 from bagel.records import RECORD_SCHEMA, STRATUM
 from bagel.sources.base import Source
@@ -35,7 +34,7 @@ from bagel.sources.base import Source
 ID_BATCH_ROWS = 65536  # ids per batch where a step needs only the id column
 
 
-def _filter_by_mask(src: Path, dst: Path, mask, schema: pa.Schema, batch_size: int) -> tuple[Path, int]:
+def filter_by_mask(src: Path, dst: Path, mask, schema: pa.Schema, batch_size: int) -> tuple[Path, int]:
     """Copy the rows of ``src`` whose position is set in ``mask`` to ``dst`` (streamed): (path, rows kept).
 
     ``mask`` may also be integer counts: each row is then copied ``mask[row]`` times. When every
@@ -78,7 +77,7 @@ def sample_step(recipe: Recipe, source: Source, previous: StepResult, root: Path
     spec = source.sample if source.sample and source.sample.stage == "before_dedup" else None
     entry_key = cache.key("sample", previous.key, spec and [spec.n, spec.stratify], recipe.seed)
     entry = cache.Entry(root / "sample", source.name, entry_key)
-    if hit := _cached("sample", source.name, entry, entry_key):
+    if hit := cached_result("sample", source.name, entry, entry_key):
         return hit
     started = time.perf_counter()
     if spec is None:
@@ -87,9 +86,9 @@ def sample_step(recipe: Recipe, source: Source, previous: StepResult, root: Path
         strata = _column(previous.path, STRATUM) if spec.stratify else None
         item_hashes = hashes(id_batches(previous.path), recipe.seed, f"sample:{source.name}")
         mask = sample_mask(item_hashes, strata, spec.n, spec.stratify)
-    path, kept = _filter_by_mask(previous.path, entry.data, mask, RECORD_SCHEMA, recipe.batch_size)
+    path, kept = filter_by_mask(previous.path, entry.data, mask, RECORD_SCHEMA, recipe.batch_size)
     dropped = {"sampled_out": len(mask) - kept} if len(mask) - kept else {}
-    return _finish(StepResult("sample", source.name, path, entry_key, len(mask), kept, dropped), entry, started)
+    return finish_result(StepResult("sample", source.name, path, entry_key, len(mask), kept, dropped), entry, started)
 
 
 def dedup_entries(ordered: list[tuple[Source, StepResult]], root: Path,
@@ -115,7 +114,7 @@ def dedup_entries(ordered: list[tuple[Source, StepResult]], root: Path,
 
 def cached_dedup(source: Source, entry_key: str, entry: cache.Entry) -> StepResult | None:
     """The cached dedup result, if complete (with the path of its near-dup removals)."""
-    hit = _cached("dedup", source.name, entry, entry_key)
+    hit = cached_result("dedup", source.name, entry, entry_key)
     if hit:
         hit.extra["near_removals"] = str(entry.data.with_suffix(".near.jsonl"))
     return hit
@@ -126,7 +125,7 @@ def write_dedup(recipe: Recipe, source: Source, previous: StepResult, entry_key:
                 near_removals: list[dict] = ()) -> StepResult:
     """Write the rows of ``previous`` that ``mask`` keeps as the source's dedup output; drops not in
     ``dropped`` (exclusion, near copies) count as exact duplicates."""
-    path, kept = _filter_by_mask(previous.path, entry.data, mask, RECORD_SCHEMA, recipe.batch_size)
+    path, kept = filter_by_mask(previous.path, entry.data, mask, RECORD_SCHEMA, recipe.batch_size)
     dropped = dict(dropped or {})
     exact = len(mask) - kept - sum(dropped.values())
     if exact:
@@ -134,7 +133,7 @@ def write_dedup(recipe: Recipe, source: Source, previous: StepResult, entry_key:
     removals_path = entry.data.with_suffix(".near.jsonl")
     lines = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in near_removals)
     cache.atomic_write_bytes(removals_path, lines.encode())
-    result = _finish(StepResult("dedup", source.name, path, entry_key, len(mask), kept, dropped), entry, started)
+    result = finish_result(StepResult("dedup", source.name, path, entry_key, len(mask), kept, dropped), entry, started)
     result.extra["near_removals"] = str(removals_path)
     return result
 
@@ -198,7 +197,7 @@ def trim_step(recipe: Recipe, cfg: SourceConfig, source: Source, previous: StepR
     entry_key = cache.key("trim", previous.key, spec and [spec.n, spec.stratify], cap and cap.model_dump(),
                           recipe.seed)
     entry = cache.Entry(root / "trim", source.name, entry_key)
-    if hit := _cached("trim", source.name, entry, entry_key):
+    if hit := cached_result("trim", source.name, entry, entry_key):
         return hit
     started = time.perf_counter()
     rows = _row_count(previous.path)
@@ -215,8 +214,8 @@ def trim_step(recipe: Recipe, cfg: SourceConfig, source: Source, previous: StepR
         mask = np.zeros(rows, dtype=bool)
         mask[index[lowest(cap_hashes, cap.keep)]] = True
         dropped["capped"] = remaining - cap.keep
-    path, kept = _filter_by_mask(previous.path, entry.data, mask, RECORD_SCHEMA, recipe.batch_size)
-    return _finish(StepResult("trim", source.name, path, entry_key, rows, kept, dropped), entry, started)
+    path, kept = filter_by_mask(previous.path, entry.data, mask, RECORD_SCHEMA, recipe.batch_size)
+    return finish_result(StepResult("trim", source.name, path, entry_key, rows, kept, dropped), entry, started)
 
 
 def decontam_entry(recipe: Recipe, source: Source, previous: StepResult, root: Path) -> tuple[str, cache.Entry]:
@@ -228,7 +227,7 @@ def decontam_entry(recipe: Recipe, source: Source, previous: StepResult, root: P
 
 def cached_decontam(source: Source, entry_key: str, entry: cache.Entry) -> StepResult | None:
     """The cached decontam result, if complete."""
-    hit = _cached("decontam", source.name, entry, entry_key)
+    hit = cached_result("decontam", source.name, entry, entry_key)
     if hit:
         hit.extra["removals"] = str(entry.data.with_suffix(".removals.jsonl"))
     return hit
@@ -251,7 +250,7 @@ def write_decontam(source: Source, previous: StepResult, entry_key: str, entry: 
     if dropped_whole:
         by_benchmark["source_over_coverage"], kept = kept, 0
     result = StepResult("decontam", source.name, entry.data, entry_key, previous.kept, kept, dict(by_benchmark))
-    result = _finish(result, entry, started)
+    result = finish_result(result, entry, started)
     result.extra["removals"] = str(removals_path)
     return result
 
@@ -302,7 +301,7 @@ def render_entries(recipe: Recipe, source: Source, previous: StepResult, root: P
 
 def cached_render(source: Source, entry_key: str, sft_entry: cache.Entry, dpo_entry: cache.Entry):
     """The cached render result, if complete."""
-    hit = _cached("render", source.name, dpo_entry, entry_key)
+    hit = cached_result("render", source.name, dpo_entry, entry_key)
     if hit:
         hit.extra.update(sft=str(sft_entry.data), dpo=str(dpo_entry.data))
     return hit
@@ -327,7 +326,7 @@ def write_render(source: Source, entry_key: str, sft_entry: cache.Entry, dpo_ent
     sft_entry.save_meta({"in": rows_in, "kept": sft_sink.rows, "dropped": {}, "seconds": 0, "extra": {}})
     result = StepResult("render", source.name, dpo_entry.data, entry_key, rows_in, rows_in - sum(dropped.values()),
                         dict(dropped), extra={"sft_rows": sft_sink.rows, "dpo_rows": dpo_sink.rows})
-    result = _finish(result, dpo_entry, started)
+    result = finish_result(result, dpo_entry, started)
     result.extra.update(sft=str(sft_entry.data), dpo=str(dpo_entry.data))
     return result
 
