@@ -12,12 +12,12 @@ import pyarrow as pa
 from bagel.errors import UserError
 
 
-def load_tokenizer(spec: str):
+def load_tokenizer(spec: str, local_files_only: bool = False):
     """The tokenizer ``spec`` names; a :class:`UserError` when it cannot be loaded."""
     from transformers import AutoTokenizer
 
     try:
-        return AutoTokenizer.from_pretrained(spec)
+        return AutoTokenizer.from_pretrained(spec, local_files_only=local_files_only)
     except (OSError, ValueError) as err:
         raise UserError(f"cannot load tokenizer {spec!r}: {str(err).splitlines()[0]}") from None
 
@@ -25,10 +25,10 @@ def load_tokenizer(spec: str):
 class TokenCounter:
     """Counts tokens with a tokenizer (``spec``), or words (whitespace-separated) when ``spec`` is None."""
 
-    def __init__(self, spec: str | None):
+    def __init__(self, spec: str | None, tokenizer=None):
         self.spec = spec
         self.unit = "tokens" if spec else "words"
-        self.tokenizer = load_tokenizer(spec) if spec else None
+        self.tokenizer = tokenizer if tokenizer is not None else load_tokenizer(spec) if spec else None
 
     def count(self, texts: list[str]) -> np.ndarray:
         """The length of each text (int64), in :attr:`unit`."""

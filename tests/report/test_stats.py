@@ -10,6 +10,7 @@ from transformers import PreTrainedTokenizerFast
 
 from bagel.report import stats
 from bagel.report.stats import EDGES, Lengths, count_tokens, scan, source_name
+from bagel.tokens import TokenCounter
 from tests.report.builds import source_of
 
 
@@ -72,7 +73,7 @@ def test_samples_are_the_smallest_ids_whatever_the_batching(build_dir, monkeypat
 def test_count_tokens_on_the_samples(build_dir, word_tokenizer):
     tokenizer = PreTrainedTokenizerFast.from_pretrained(word_tokenizer)
     sft = scan(build_dir / "sft.parquet", "sft", {"source": 256, "format": 256}, ["alpha", "gamma"])
-    count_tokens(sft, tokenizer)
+    count_tokens(sft, TokenCounter(word_tokenizer, tokenizer))
     text = sft.tokens[("source", "gamma", "output")]  # "Once upon a time " x 20 and x 21
     assert (text.rows, text.total) == (2, 80 + 84)
     assert text.counts.tolist() == bins(b64=2)

@@ -19,7 +19,7 @@ executor's own, given as ``near``) needs every source's keep-mask after step 2: 
 
 from __future__ import annotations
 
-import os
+import io
 import shutil
 import time
 from collections import Counter
@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bagel.atomic import atomic_write_bytes
 from bagel.config import Recipe
 from bagel.dedup import id_hashes
 from bagel.pipeline import cache
@@ -39,11 +40,10 @@ DUPLICATE = -1  # the reason code of an exact duplicate; k >= 0: excluded by exc
 
 
 def _save(path: Path, array: np.ndarray) -> None:
-    """``np.save`` through a temp file and a rename."""
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as handle:
-        np.save(handle, array)
-    os.replace(tmp, path)
+    """``np.save``, written atomically."""
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    atomic_write_bytes(path, buffer.getvalue())
 
 
 def split_ids(path: str, label: str, partitions: int, folder: str) -> list[int]:

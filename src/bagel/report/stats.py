@@ -115,13 +115,12 @@ def scan(path: Path, kind: str, sample_size: dict[str, int], sources: Sequence[s
     return stats
 
 
-def count_tokens(stats: TableStats, tokenizer) -> None:
-    """Fill ``stats.tokens`` with token-length histograms of the sampled rows (no special tokens added)."""
+def count_tokens(stats: TableStats, counter) -> None:
+    """Fill ``stats.tokens`` with token-length histograms of the sampled rows (a :class:`~bagel.tokens.TokenCounter`
+    with a tokenizer: no special tokens added)."""
     for (by, group), rows in sorted(stats.samples.items()):
         for name in stats.fields:
-            texts = [row[name] or "" for row in rows]
-            ids = tokenizer(texts, add_special_tokens=False)["input_ids"] if texts else []
-            stats.tokens.setdefault((by, group, name), Lengths()).add(np.array([len(i) for i in ids], dtype=np.int64))
+            stats.tokens.setdefault((by, group, name), Lengths()).add(counter.count([row[name] or "" for row in rows]))
 
 
 # --- token statistics over every row (report.json "tokens") ------------------------------------------

@@ -11,22 +11,21 @@ from bagel.atomic import atomic_write_bytes
 from bagel.report.card import render_card
 from bagel.report.page import EXAMPLES_PER_FORMAT, render_html
 from bagel.report.stats import TableStats, count_tokens, scan
+from bagel.tokens import TokenCounter, load_tokenizer
 
 OUTPUTS = ("report.json", "sft.parquet", "dpo.parquet")
 TOKEN_SAMPLE = 256  # rows per source and per format whose tokens are counted
 EXAMPLE_POOL = 32  # rows per format to pick the example rows from
 
 
-def _tokenizer(path: str | None):
-    """The recipe's tokenizer, loaded offline, or None (not configured, or not loadable here)."""
+def _token_counter(path: str | None) -> TokenCounter | None:
+    """A counter with the recipe's tokenizer, loaded offline, or None (not configured, or not loadable here)."""
     if not path:
         return None
-    from transformers import AutoTokenizer
-
     try:
-        return AutoTokenizer.from_pretrained(path, local_files_only=True)
-    except (OSError, ValueError) as err:
-        logger.warning("report: no token lengths, cannot load tokenizer %r: %s", path, str(err).splitlines()[0])
+        return TokenCounter(path, load_tokenizer(path, local_files_only=True))
+    except UserError as err:
+        logger.warning("report: no token lengths, %s", err)
         return None
 
 
@@ -55,7 +54,7 @@ def write_views(out_dir: Path, tokenizer_path: str | None = None) -> None:
         raise UserError(f"{out_dir} is not a build output dir: missing {', '.join(missing)}")
     report = json.loads((out_dir / "report.json").read_text(encoding="utf-8"))
     shown_path = report["recipe_config"].get("format", {}).get("tokenizer")
-    tokenizer = _tokenizer(tokenizer_path or shown_path)
+    tokenizer = _token_counter(tokenizer_path or shown_path)
     tables = read_tables(out_dir, sorted(report["sources"]), tokenizer)
     note = (f"tokenizer {shown_path}, no special tokens added, on a sample of up to {TOKEN_SAMPLE} rows per "
             "source and per format (smallest ids)") if tokenizer is not None else None
