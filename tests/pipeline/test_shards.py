@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from bagel.config import load_recipe
+from bagel.pipeline import cache, tasks
 from bagel.pipeline.build import run_build
 from bagel.pipeline.convert import convert_shards
 from bagel.sources import get_source, io
@@ -58,11 +59,11 @@ def test_a_per_source_converter_is_one_shard(inputs, tmp_path):
     assert convert_shards(Cfg(), get_source("python_alpaca")) == [None]  # the hub: one stream
 
 
-def _build(inputs: Path, out: Path, **kwargs) -> dict:
+def _build(inputs: Path, out: Path, mode: str = "random", **kwargs) -> dict:
     recipe = write_recipe(out.parent / f"{out.name}.yaml", [
         {"name": "big", "shape": "records", "path": str(inputs / "big.parquet"), "confidence": 3},
         {"name": "many", "shape": "instruction", "path": str(inputs / "many"), "confidence": 2},
-    ], format={"mode": "random"}, decontamination={"preset": "ngram"})
+    ], format={"mode": mode}, decontamination={"preset": "ngram"})
     return run_build(load_recipe(recipe), out, **kwargs)
 
 
@@ -88,3 +89,57 @@ def test_sharded_build_equals_one_stream(inputs, one_stream, tmp_path, monkeypat
     assert convert["dropped"] == {"malformed:invalid_json": 2, "malformed:missing_field:output": 1}
     assert convert["examples"]["malformed:invalid_json"] == {"file": "a.jsonl", "row": "{broken"}
     assert json.loads((tmp_path / "out" / "report.json").read_text())["outputs"]["records"] == whole["outputs"]["records"]
+
+
+# --- decontam and render per shard (row groups of the trimmed / mixed rows) -------------------------
+
+
+def test_row_group_ranges_cover_every_group_in_order(tmp_path):
+    pq.write_table(pa.table({"id": [str(i) for i in range(10)]}), tmp_path / "t.parquet", row_group_size=3)
+    assert cache.row_group_ranges(tmp_path / "t.parquet", 5) == [(0, 2), (2, 4)]  # 6 rows, then 4
+    assert cache.row_group_ranges(tmp_path / "t.parquet", 100) == [(0, 4)]
+    pq.write_table(pa.table({"id": pa.array([], pa.string())}), tmp_path / "e.parquet")
+    assert cache.row_group_ranges(tmp_path / "e.parquet", 5) == [(0, 1)]  # no rows: one (empty) shard
+    rows = [r for start, stop in cache.row_group_ranges(tmp_path / "t.parquet", 4)
+            for b in cache.read_batches(tmp_path / "t.parquet", row_groups=(start, stop)) for r in b.column(0).to_pylist()]
+    assert rows == [str(i) for i in range(10)]
+
+
+@pytest.mark.parametrize("mode", ["slices", "random"])
+def test_per_shard_decontam_and_render_equal_one_shard(inputs, tmp_path, monkeypatch, mode):
+    monkeypatch.setattr(cache, "ROW_GROUP_SIZE", 250)  # cached files of 250-row groups (one process: workers=1)
+    whole = _build(inputs, tmp_path / "whole", mode=mode)
+    monkeypatch.setattr(tasks, "SHARD_ROWS", 500)
+    sharded = _build(inputs, tmp_path / "sharded", mode=mode)
+    shards = tmp_path / "sharded" / "cache"
+    assert len(list((shards / "decontam" / "shards").glob("big.shard*.parquet"))) == 6
+    assert len(list((shards / "render" / "shards").glob("big.shard*.sft-*.parquet"))) == 6
+    assert len(list((tmp_path / "whole" / "cache" / "decontam" / "shards").glob("big.shard*.parquet"))) == 1
+    for name in OUTPUTS:
+        assert (tmp_path / "sharded" / name).read_bytes() == (tmp_path / "whole" / name).read_bytes(), name
+    for source in ("big", "many"):
+        for step, counts in whole["sources"][source]["steps"].items():
+            got = sharded["sources"][source]["steps"][step]
+            assert {k: v for k, v in got.items() if k != "seconds"} == {k: v for k, v in counts.items() if k != "seconds"}
+    assert sharded["decontamination"]["removed"] == whole["decontamination"]["removed"]
+
+
+def test_drop_source_above_counts_the_coverage_of_every_shard(tmp_path, monkeypatch):
+    gsm8k = ROOT / "tests" / "fixtures" / "benchmarks" / "gsm8k_test.jsonl"
+    items = [json.loads(line)["question"] for line in gsm8k.read_text().splitlines()]
+    write_jsonl(tmp_path / "leaky.jsonl", [qa(items[0], "18"), qa("Write a haiku about rain.", "..."),
+                                           qa("Name three primes.", "2, 3, 5"), qa(items[1], "3"),
+                                           qa("Tell me about owls.", "..."), qa("Why is the sky blue?", "..")])
+    recipe = write_recipe(tmp_path / "r.yaml", [{"name": "leaky", "shape": "instruction", "path": "leaky.jsonl",
+                                                 "confidence": 3}],
+                          decontamination={"preset": "ngram", "benchmarks": [f"gsm8k={gsm8k}"],
+                                           "drop_source_above": 1.5 / len(items)},  # 2 items found: above it
+                          format={"mode": "random", "formats": ["alpaca"]})
+    monkeypatch.setattr(cache, "ROW_GROUP_SIZE", 2)
+    monkeypatch.setattr(tasks, "SHARD_ROWS", 2)  # three shards, one leaked item in each of the first two
+    report = run_build(load_recipe(recipe), tmp_path / "out")
+    assert len(list((tmp_path / "out" / "cache" / "decontam" / "shards").glob("leaky.shard*.parquet"))) == 3
+    assert report["sources"]["leaky"]["steps"]["decontam"]["dropped"] == {"contaminated:gsm8k": 2,
+                                                                          "source_over_coverage": 4}
+    assert report["decontamination"]["dropped_sources"] == {"leaky": 4}
+    assert pq.read_table(tmp_path / "out" / "records.parquet").num_rows == 0

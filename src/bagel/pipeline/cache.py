@@ -104,9 +104,41 @@ def row_count(path: Path) -> int:
     return pq.ParquetFile(path).metadata.num_rows
 
 
-def read_batches(path: Path, columns: list[str] | None = None, batch_size: int = 4096):
-    """Record batches of a parquet file (bounded memory)."""
-    return iter_parquet(path, batch_size, columns)
+def read_batches(path: Path, columns: list[str] | None = None, batch_size: int = 4096,
+                 row_groups: tuple[int, int] | None = None):
+    """Record batches of a parquet file, or of its row groups ``[start, stop)`` (bounded memory)."""
+    return iter_parquet(path, batch_size, columns, None if row_groups is None else range(*row_groups))
+
+
+def row_group_ranges(path: Path, rows: int) -> list[tuple[int, int]]:
+    """The row groups of a parquet file cut into ranges ``[start, stop)`` of at least ``rows`` rows (the last
+    one fewer), in order; one empty range for a file without rows. The shards of a per-shard step."""
+    meta = pq.ParquetFile(path).metadata
+    ranges, start, count = [], 0, 0
+    for group in range(meta.num_row_groups):
+        count += meta.row_group(group).num_rows
+        if count >= rows:
+            ranges.append((start, group + 1))
+            start, count = group + 1, 0
+    if count or not ranges:
+        ranges.append((start, meta.num_row_groups))
+    return ranges
+
+
+def shard_entry(directory: Path, name: str, entry_key: str, index: int, part, suffix: str = "") -> tuple[str, Entry]:
+    """The key and entry of shard ``index`` (which covers ``part``) of a step's output ``entry_key`` for
+    source ``name``: ``<directory>/shards/<name>.shard<index><suffix>-<key>.parquet``."""
+    shard_key = key(entry_key, index, part)
+    return shard_key, Entry(Path(directory) / "shards", f"{name}.shard{index:05d}{suffix}", shard_key)
+
+
+def join_files(paths: list[Path], dst: Path, schema: pa.Schema) -> Path:
+    """One file holding the rows of ``paths`` in order: the only path itself, else their concatenation at
+    ``dst``. How the shards of a step become the source's output."""
+    if len(paths) == 1:
+        return Path(paths[0])
+    concat_parquet(paths, dst, schema)
+    return dst
 
 
 class Entry:

@@ -8,8 +8,9 @@
   band keys of every live row in a Ray Data map (per parquet row group), ``groupby`` band key, and
   only the keys several rows share go to one Ray task that applies the local rules in load order;
 - mix (weighted shares, a global choice over hashes and lengths): one task;
-- trim + decontam, and render: one task per source (the benchmark indexes are built by one task
-  first, then loaded by every worker from the step cache).
+- trim: one task per source; decontam: one task per shard (row groups of the trimmed rows; the
+  benchmark indexes are built by one task first, then loaded by every worker from the step cache),
+  then one task per source joins its shards; render: one task per shard of the mixed rows.
 
 Every task reads its inputs from and writes its output to the step cache in the out dir, and
 returns only counts and paths: the driver carries no rows. The outputs are then assembled in load

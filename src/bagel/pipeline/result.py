@@ -5,6 +5,7 @@ to the process that drives the build (counts and paths, never rows)."""
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,3 +60,13 @@ def finish_result(result: StepResult, entry: cache.Entry, started: float) -> Ste
             "extra": result.extra, "path": None if result.path == entry.data else str(result.path)}
     entry.save_meta(meta)
     return result
+
+
+def combine(step: str, name: str, path: Path, entry_key: str, parts: list[StepResult]) -> StepResult:
+    """A source's result from its shards' results, in order: rows and drops summed, timed by the shards that
+    ran (not those found cached)."""
+    dropped: Counter = Counter()
+    for part in parts:
+        dropped.update(part.dropped)
+    return StepResult(step, name, path, entry_key, sum(p.rows_in for p in parts), sum(p.kept for p in parts),
+                      dict(dropped), sum(p.seconds for p in parts if not p.cached))

@@ -3,9 +3,10 @@
 Per source: ``convert`` (read, convert, validate, refusal filter) -> ``sample`` (before
 dedup). Across sources, in load order: ``dedup`` (exact by id, then exclude sets and near
 copies, in :mod:`bagel.pipeline.near`). Per source again: ``trim`` (sample after
-dedup, then the cap) -> ``decontam``. Across sources: ``mix`` (weighted shares, in
-:mod:`bagel.pipeline.mix`). Per source: ``render``. Every step function returns a
-:class:`StepResult`; none holds more than a batch of records in memory.
+dedup, then the cap). Per shard (row groups of the trimmed rows) ``decontam``, joined per source.
+Across sources: ``mix`` (weighted shares, in :mod:`bagel.pipeline.mix`). Per shard (row groups of
+the mixed rows) ``render``. Every step function returns a :class:`StepResult`; none holds more than
+a batch of records in memory.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from bagel.decontam.coverage import over_threshold
 from bagel.log import logger, progress_batches
 from bagel.pipeline import cache
 from bagel.pipeline.result import StepResult
-from bagel.pipeline.result import cached_result, finish_result
+from bagel.pipeline.result import cached_result, combine, finish_result
 from bagel.pipeline.sample import hashes, lowest, sample_mask
 from bagel.records import RECORD_SCHEMA, STRATUM
 from bagel.sources.base import Source
@@ -226,46 +227,37 @@ def decontam_entry(recipe: Recipe, source: Source, previous: StepResult, root: P
 
 
 def cached_decontam(source: Source, entry_key: str, entry: cache.Entry) -> StepResult | None:
-    """The cached decontam result, if complete."""
+    """The cached decontam result (of a source or of a shard), if complete."""
     hit = cached_result("decontam", source.name, entry, entry_key)
     if hit:
         hit.extra["removals"] = str(entry.data.with_suffix(".removals.jsonl"))
     return hit
 
 
-def write_decontam(source: Source, previous: StepResult, entry_key: str, entry: cache.Entry, tables,
-                   removed: list[dict], started: float, threshold: float | None = None) -> StepResult:
-    """Write the kept records (``tables``, consumed here, filling ``removed``) and the removals; none of
-    the records when the source's coverage of some benchmark is above ``threshold``."""
-    kept = cache.write_parquet(entry.data, RECORD_SCHEMA, tables)
-    dropped_whole = over_threshold(removed, threshold)
-    if dropped_whole:  # the source holds too much of a benchmark: none of it is kept
-        logger.warning("source %s dropped: holds %.2f%% of a benchmark's items (drop_source_above %s)",
-                       source.name, 100 * dropped_whole[source.name], threshold)
-        cache.write_parquet(entry.data, RECORD_SCHEMA, [])
-    removals_path = entry.data.with_suffix(".removals.jsonl")
-    lines = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in removed)
-    cache.atomic_write_bytes(removals_path, lines.encode())
-    by_benchmark = Counter(f"contaminated:{r['benchmark']}" for r in removed)
-    if dropped_whole:
-        by_benchmark["source_over_coverage"], kept = kept, 0
-    result = StepResult("decontam", source.name, entry.data, entry_key, previous.kept, kept, dict(by_benchmark))
-    result = finish_result(result, entry, started)
-    result.extra["removals"] = str(removals_path)
-    return result
+def _write_removals(entry: cache.Entry, removed: list[dict]) -> str:
+    path = entry.data.with_suffix(".removals.jsonl")
+    cache.atomic_write_bytes(path, "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n"
+                                           for r in removed).encode())
+    return str(path)
 
 
-def decontam_step(recipe: Recipe, source: Source, previous: StepResult, root: Path, decontaminator) -> StepResult:
-    """Drop records that match a benchmark item; removals go to a ``.removals.jsonl`` beside the output."""
-    entry_key, entry = decontam_entry(recipe, source, previous, root)
+def decontam_shard(recipe: Recipe, source: Source, previous: StepResult, root: Path, index: int,
+                   row_groups: tuple[int, int], decontaminator) -> StepResult:
+    """Drop the records of row groups ``[start, stop)`` of the source's trimmed rows that match a benchmark
+    item; the kept rows, and the removals in a ``.removals.jsonl`` beside them (one shard of the step)."""
+    source_key, _ = decontam_entry(recipe, source, previous, root)
+    entry_key, entry = cache.shard_entry(root / "decontam", source.name, source_key, index, row_groups)
     if hit := cached_decontam(source, entry_key, entry):
         return hit
     started = time.perf_counter()
     removed: list[dict] = []
+    rows_in = 0
 
     def tables():
-        batches = cache.read_batches(previous.path, columns=RECORD_SCHEMA.names, batch_size=recipe.batch_size)
+        nonlocal rows_in
+        batches = cache.read_batches(previous.path, RECORD_SCHEMA.names, recipe.batch_size, row_groups)
         for batch in progress_batches(batches, desc=f"decontam {source.name}"):
+            rows_in += batch.num_rows
             if not recipe.decontamination.enabled:
                 yield pa.Table.from_batches([batch])
                 continue
@@ -273,8 +265,35 @@ def decontam_step(recipe: Recipe, source: Source, previous: StepResult, root: Pa
             removed.extend(removals)
             yield kept
 
-    return write_decontam(source, previous, entry_key, entry, tables(), removed, started,
-                          recipe.decontamination.drop_source_above)
+    kept = cache.write_parquet(entry.data, RECORD_SCHEMA, tables())
+    by_benchmark = Counter(f"contaminated:{r['benchmark']}" for r in removed)
+    result = StepResult("decontam", source.name, entry.data, entry_key, rows_in, kept, dict(by_benchmark))
+    result.extra["removals"] = _write_removals(entry, removed)
+    return finish_result(result, entry, started)
+
+
+def join_decontam(recipe: Recipe, source: Source, previous: StepResult, root: Path,
+                  parts: list[StepResult]) -> StepResult:
+    """The source's decontaminated output from its shards' (in order), with their removals; none of the
+    records when the source's coverage of some benchmark is above ``drop_source_above``."""
+    entry_key, entry = decontam_entry(recipe, source, previous, root)
+    if hit := cached_decontam(source, entry_key, entry):
+        return hit
+    removed = [json.loads(line) for part in parts
+               for line in Path(part.extra["removals"]).read_text(encoding="utf-8").splitlines() if line]
+    result = combine("decontam", source.name, entry.data, entry_key, parts)
+    started = time.perf_counter() - result.seconds
+    threshold = recipe.decontamination.drop_source_above
+    dropped_whole = over_threshold(removed, threshold)
+    if dropped_whole:  # the source holds too much of a benchmark: none of it is kept
+        logger.warning("source %s dropped: holds %.2f%% of a benchmark's items (drop_source_above %s)",
+                       source.name, 100 * dropped_whole[source.name], threshold)
+        cache.write_parquet(entry.data, RECORD_SCHEMA, [])
+        result.dropped["source_over_coverage"], result.kept = result.kept, 0
+    else:
+        result.path = cache.join_files([part.path for part in parts], entry.data, RECORD_SCHEMA)
+    result.extra["removals"] = _write_removals(entry, removed)
+    return finish_result(result, entry, started)
 
 
 def with_sft_copies(table: pa.Table) -> pa.Table:
@@ -291,57 +310,50 @@ def with_sft_copies(table: pa.Table) -> pa.Table:
     return pa.concat_tables([table, copies])
 
 
-def render_entries(recipe: Recipe, source: Source, previous: StepResult, root: Path, ids_key: str):
-    """The cache key and the (sft, dpo) entries of a source's rendered rows."""
-    entry_key = cache.key("render", previous.key, recipe.format.model_dump(mode="json"), recipe.seed, ids_key,
-                          code=("bagel.formats",))
-    return (entry_key, cache.Entry(root / "render", f"{source.name}.sft", entry_key),
-            cache.Entry(root / "render", f"{source.name}.dpo", entry_key))
+def render_key(recipe: Recipe, previous: StepResult, ids_key: str) -> str:
+    """The cache key of a source's rendered rows (each shard's key is made from it)."""
+    return cache.key("render", previous.key, recipe.format.model_dump(mode="json"), recipe.seed, ids_key,
+                     code=("bagel.formats",))
 
 
-def cached_render(source: Source, entry_key: str, sft_entry: cache.Entry, dpo_entry: cache.Entry):
-    """The cached render result, if complete."""
+def render_shard(recipe: Recipe, source: Source, previous: StepResult, root: Path, index: int,
+                 row_groups: tuple[int, int], renderer, ids_key: str) -> StepResult:
+    """Render row groups ``[start, stop)`` of a source's records into SFT and DPO training rows (two cached
+    files, named in ``extra``; one shard of the step)."""
+    from bagel.formats import DPO_SCHEMA, SFT_SCHEMA
+
+    source_key = render_key(recipe, previous, ids_key)
+    entry_key, sft_entry = cache.shard_entry(root / "render", source.name, source_key, index, row_groups, ".sft")
+    _, dpo_entry = cache.shard_entry(root / "render", source.name, source_key, index, row_groups, ".dpo")
     hit = cached_result("render", source.name, dpo_entry, entry_key)
-    if hit:
-        hit.extra.update(sft=str(sft_entry.data), dpo=str(dpo_entry.data))
+    if not hit:
+        started = time.perf_counter()
+        sft_sink = cache.ParquetSink(sft_entry.data, SFT_SCHEMA)
+        dpo_sink = cache.ParquetSink(dpo_entry.data, DPO_SCHEMA)
+        dropped: Counter = Counter()
+        rows_in = 0
+        batches = cache.read_batches(previous.path, RECORD_SCHEMA.names, recipe.batch_size, row_groups)
+        for batch in progress_batches(batches, desc=f"render {source.name}"):
+            sft, dpo, bad = renderer().render_batch(with_sft_copies(pa.Table.from_batches([batch])))
+            rows_in += batch.num_rows
+            sft_sink.write(sft)
+            dpo_sink.write(dpo)
+            dropped.update(bad)
+        sft_sink.close()
+        dpo_sink.close()
+        result = StepResult("render", source.name, dpo_entry.data, entry_key, rows_in,
+                            rows_in - sum(dropped.values()), dict(dropped),
+                            extra={"sft_rows": sft_sink.rows, "dpo_rows": dpo_sink.rows})
+        hit = finish_result(result, dpo_entry, started)  # the dpo file's entry completes the shard
+    hit.extra.update(sft=[str(sft_entry.data)], dpo=[str(dpo_entry.data)])
     return hit
 
 
-def write_render(source: Source, entry_key: str, sft_entry: cache.Entry, dpo_entry: cache.Entry, rendered,
-                 started: float) -> StepResult:
-    """Write rendered ``(rows_in, sft, dpo, dropped)`` tuples (consumed here) as the two cached files."""
-    from bagel.formats import DPO_SCHEMA, SFT_SCHEMA
-
-    sft_sink = cache.ParquetSink(sft_entry.data, SFT_SCHEMA)
-    dpo_sink = cache.ParquetSink(dpo_entry.data, DPO_SCHEMA)
-    dropped: Counter = Counter()
-    rows_in = 0
-    for batch_rows, sft, dpo, bad in rendered:
-        rows_in += batch_rows
-        sft_sink.write(sft)
-        dpo_sink.write(dpo)
-        dropped.update(bad)
-    sft_sink.close()
-    dpo_sink.close()
-    sft_entry.save_meta({"in": rows_in, "kept": sft_sink.rows, "dropped": {}, "seconds": 0, "extra": {}})
-    result = StepResult("render", source.name, dpo_entry.data, entry_key, rows_in, rows_in - sum(dropped.values()),
-                        dict(dropped), extra={"sft_rows": sft_sink.rows, "dpo_rows": dpo_sink.rows})
-    result = finish_result(result, dpo_entry, started)
-    result.extra.update(sft=str(sft_entry.data), dpo=str(dpo_entry.data))
+def join_render(parts: list[StepResult]) -> StepResult:
+    """A source's render result from its shards' (in order): counts summed, their files listed in order
+    (the build's ``sft.parquet`` and ``dpo.parquet`` are assembled from them); nothing is copied."""
+    result = combine("render", parts[0].source, parts[-1].path, cache.key([p.key for p in parts]), parts)
+    result.cached = all(p.cached for p in parts)
+    result.extra = {"sft_rows": sum(p.extra["sft_rows"] for p in parts), "dpo_rows": sum(p.extra["dpo_rows"] for p in parts),
+                    "sft": [f for p in parts for f in p.extra["sft"]], "dpo": [f for p in parts for f in p.extra["dpo"]]}
     return result
-
-
-def render_step(recipe: Recipe, source: Source, previous: StepResult, root: Path, renderer, ids_key: str):
-    """Render one source's records into SFT and DPO training rows (two cached files)."""
-    entry_key, sft_entry, dpo_entry = render_entries(recipe, source, previous, root, ids_key)
-    if hit := cached_render(source, entry_key, sft_entry, dpo_entry):
-        return hit
-    started = time.perf_counter()
-    rendered = (
-        (batch.num_rows, *renderer().render_batch(with_sft_copies(pa.Table.from_batches([batch]))))
-        for batch in progress_batches(
-            cache.read_batches(previous.path, columns=RECORD_SCHEMA.names, batch_size=recipe.batch_size),
-            desc=f"render {source.name}",
-        )
-    )
-    return write_render(source, entry_key, sft_entry, dpo_entry, rendered, started)

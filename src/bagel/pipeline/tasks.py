@@ -20,8 +20,10 @@ from bagel.pipeline.checks import raise_failures
 from bagel.pipeline.convert import Shard, convert_shard, convert_shards, join_shards
 from bagel.pipeline.mix import mix_step
 from bagel.pipeline.result import StepResult
-from bagel.pipeline.steps import decontam_step, id_batches, render_step, sample_step, trim_step
+from bagel.pipeline.steps import (decontam_shard, id_batches, join_decontam, join_render, render_shard, sample_step,
+                                  trim_step)
 
+SHARD_ROWS = 16 * cache.ROW_GROUP_SIZE  # rows per shard of the per-shard steps (decontam, render)
 Run = Callable[[Callable, list[tuple]], list]  # an executor's map: fn(*args) for each args, results in order
 _PROCESS_CACHE: dict = {}
 
@@ -96,17 +98,38 @@ def index_task(recipe: Recipe, root: Path) -> None:
     decontaminator(recipe, root)()
 
 
-def finish_task(recipe: Recipe, name: str, deduped: StepResult, root: Path) -> tuple[StepResult, StepResult]:
-    """trim + decontam of one source."""
+def trim_task(recipe: Recipe, name: str, deduped: StepResult, root: Path) -> StepResult:
+    """trim of one source."""
     cfg, source = _source(recipe, name)
-    trimmed = trim_step(recipe, cfg, source, deduped, root)
-    return trimmed, decontam_step(recipe, source, trimmed, root, decontaminator(recipe, root))
+    return trim_step(recipe, cfg, source, deduped, root)
 
 
-def render_task(recipe: Recipe, name: str, clean: StepResult, root: Path, id_paths: list[str], ids_key: str):
-    """render of one source."""
+def range_plan(names: list[str], results: list[StepResult]) -> list[tuple[str, int, tuple[int, int], StepResult]]:
+    """``(source, index, row groups, result)`` of every shard of :data:`SHARD_ROWS` rows of each source's
+    output in ``results`` (in source order): the tasks of a per-shard step. Only file footers are read."""
+    return [(name, index, groups, result) for name, result in zip(names, results)
+            for index, groups in enumerate(cache.row_group_ranges(result.path, SHARD_ROWS))]
+
+
+def decontam_task(recipe: Recipe, name: str, trimmed: StepResult, root: Path, index: int,
+                  groups: tuple[int, int]) -> StepResult:
+    """decontam of one shard of a source."""
     _, source = _source(recipe, name)
-    return render_step(recipe, source, clean, root, renderer(recipe, id_paths, ids_key), ids_key)
+    return decontam_shard(recipe, source, trimmed, root, index, groups, decontaminator(recipe, root))
+
+
+def join_decontam_task(recipe: Recipe, name: str, trimmed: StepResult, root: Path,
+                       parts: list[StepResult]) -> StepResult:
+    """decontam of one source, from its shards'."""
+    _, source = _source(recipe, name)
+    return join_decontam(recipe, source, trimmed, root, parts)
+
+
+def render_task(recipe: Recipe, name: str, clean: StepResult, root: Path, index: int, groups: tuple[int, int],
+                id_paths: list[str], ids_key: str) -> StepResult:
+    """render of one shard of a source."""
+    _, source = _source(recipe, name)
+    return render_shard(recipe, source, clean, root, index, groups, renderer(recipe, id_paths, ids_key), ids_key)
 
 
 def mix_task(recipe: Recipe, clean: list[StepResult], root: Path) -> list[StepResult]:
@@ -125,7 +148,9 @@ def run_steps(recipe: Recipe, names: list[str], root: Path, run: Run,
               dedup: Callable[[list[tuple]], list[StepResult]], parallel: bool) -> tuple:
     """Every step of a build, as units an executor runs: ``run`` maps a unit over its tasks (shards or
     sources) and ``dedup`` deduplicates ``(source, sampled)`` pairs in load order. With ``parallel`` workers
-    the benchmark indexes are built by one task first. The step results per source and the timings."""
+    the benchmark indexes are built by one task first. convert, decontam and render run per shard (parts of
+the source's input, row groups of its trimmed or mixed rows), joined per source in order. The step
+results per source and the timings."""
     timings: dict[str, float] = {}
     t = time.perf_counter()
     plan = shard_plan(recipe, names)
@@ -140,17 +165,23 @@ def run_steps(recipe: Recipe, names: list[str], root: Path, run: Run,
     timings["dedup"] = time.perf_counter() - t
 
     t = time.perf_counter()
+    trimmed = run(trim_task, [(recipe, n, d, root) for n, d in zip(names, deduped)])
     if parallel and recipe.decontamination.enabled:
         run(index_task, [(recipe, root)])
-    finished = run(finish_task, [(recipe, n, d, root) for n, d in zip(names, deduped)])
+    plan = range_plan(names, trimmed)
+    parts = by_source(names, plan, run(decontam_task, [(recipe, n, r, root, i, g) for n, i, g, r in plan]))
+    decontaminated = run(join_decontam_task, [(recipe, n, r, root, p) for n, r, p in zip(names, trimmed, parts)])
+    finished = list(zip(trimmed, decontaminated))
     timings["trim+decontam"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    mixed = run(mix_task, [(recipe, [dec for _, dec in finished], root)])[0]
+    mixed = run(mix_task, [(recipe, decontaminated, root)])[0]
     timings["mix"] = time.perf_counter() - t
 
     t = time.perf_counter()
     id_paths, ids_key = slice_ids(recipe, mixed)
-    rendered = run(render_task, [(recipe, n, c, root, id_paths, ids_key) for n, c in zip(names, mixed)])
+    plan = range_plan(names, mixed)
+    shards = run(render_task, [(recipe, n, r, root, i, g, id_paths, ids_key) for n, i, g, r in plan])
+    rendered = [join_render(parts) for parts in by_source(names, plan, shards)]
     timings["render"] = time.perf_counter() - t
     return prepared, deduped, finished, mixed, rendered, timings
