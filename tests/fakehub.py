@@ -17,6 +17,7 @@ from huggingface_hub.errors import GatedRepoError, OfflineModeIsEnabled, Reposit
 from bagel.sources.io import read_local
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sources"
+LOAD_DATASET = datasets.load_dataset  # the real one, for data sets served as streamed local parquet
 
 
 def fake_sha(hub_id: str, ref: str | None, salt: str = "") -> str:
@@ -55,12 +56,16 @@ CAUSE = {"gated": "gated", "gated_via_datasets": "gated", "missing": "not_found"
 class FakeHub:
     """Patches ``datasets.load_dataset`` and ``huggingface_hub.HfApi.dataset_info``.
 
-    ``rows``: hub id -> fixture path served for it (others read as empty); ``errors``: hub id
-    -> exception raised when it is loaded; ``salt`` changes every commit the fake resolves to.
+    ``rows``: hub id -> fixture path served for it (others read as empty); ``parquet``: hub id -> local
+    parquet files served as the hub serves a split of parquet files, a streamed ``IterableDataset`` (made by
+    the real ``load_dataset`` of the files, so it shards by file and by row group as a hub split does);
+    ``errors``: hub id -> exception raised when it is loaded; ``salt`` changes every commit the fake
+    resolves to.
     """
 
-    def __init__(self, monkeypatch, rows: dict | None = None, errors: dict | None = None, salt: str = ""):
-        self.rows, self.errors, self.salt = rows or {}, errors or {}, salt
+    def __init__(self, monkeypatch, rows: dict | None = None, errors: dict | None = None, salt: str = "",
+                 parquet: dict | None = None):
+        self.rows, self.errors, self.salt, self.parquet = rows or {}, errors or {}, salt, parquet or {}
         self.loads: list[dict] = []
         self.infos: list[tuple[str, str | None]] = []
         monkeypatch.setattr(datasets, "load_dataset", self.load_dataset)
@@ -70,6 +75,9 @@ class FakeHub:
         self.loads.append({"hub_id": path, "config": name, "split": split, **kwargs})
         if path in self.errors:
             raise self.errors[path]
+        if path in self.parquet:
+            files = [str(f) for f in self.parquet[path]]
+            return LOAD_DATASET("parquet", data_files={split: files}, split=split, streaming=True)
         fixture = self.rows.get(path)
         rows = [row for batch in read_local(fixture) for row in batch] if fixture else []
         return rows if split is not None else {"train": rows}

@@ -17,6 +17,7 @@ from bagel.pipeline import cache, tasks
 from bagel.pipeline.build import run_build
 from bagel.pipeline.convert import convert_shards
 from bagel.sources import get_source, io
+from tests.fakehub import FakeHub
 from tests.pipeline.helpers import qa, write_jsonl, write_recipe
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,14 +50,16 @@ def test_shards_cut_parquet_row_groups_and_group_files_and_read_the_same_rows(in
         assert [row for shard in shards for batch in io.read_shard(shard, 100) for row in batch] == whole
 
 
-def test_a_per_source_converter_is_one_shard(inputs, tmp_path):
+def test_a_per_source_converter_is_one_shard(inputs, tmp_path, monkeypatch):
     class Cfg:
         path = inputs / "many"
 
     assert convert_shards(Cfg(), get_source("airoboros")) == [None]  # convert_rows: rows seen together
     assert len(convert_shards(Cfg(), get_source("python_alpaca"))) == 1
     Cfg.path = None
-    assert convert_shards(Cfg(), get_source("python_alpaca")) == [None]  # the hub: one stream
+    FakeHub(monkeypatch)  # a hub data set that cannot be cut (not a streamed one): one stream
+    assert convert_shards(Cfg(), get_source("python_alpaca")) == [None]
+    assert convert_shards(Cfg(), get_source("emobank")) == [None]  # its own fetch
 
 
 def _build(inputs: Path, out: Path, mode: str = "random", **kwargs) -> dict:
@@ -143,3 +146,57 @@ def test_drop_source_above_counts_the_coverage_of_every_shard(tmp_path, monkeypa
                                                                           "source_over_coverage": 4}
     assert report["decontamination"]["dropped_sources"] == {"leaky": 4}
     assert pq.read_table(tmp_path / "out" / "records.parquet").num_rows == 0
+
+
+# --- hub splits read in parts (files, then parquet row groups), through a fake hub ----------------
+
+BOOLQ = "google/boolq"
+
+
+@pytest.fixture(scope="module")
+def boolq_files(tmp_path_factory) -> list[Path]:
+    """boolq's split as two parquet files of 3 row groups each (fixture rows, each question made unique)."""
+    tmp = tmp_path_factory.mktemp("hub")
+    rows = pq.read_table(ROOT / "tests" / "fixtures" / "sources" / "boolq.parquet").to_pylist()
+    files = []
+    for f in range(2):
+        table = pa.Table.from_pylist([{**rows[i % len(rows)], "question": f"{rows[i % len(rows)]['question']} {f}.{i}"}
+                                      for i in range(30)])
+        pq.write_table(table, tmp / f"train-{f}.parquet", row_group_size=10)
+        files.append(tmp / f"train-{f}.parquet")
+    return files
+
+
+def test_hub_parts_cut_files_then_row_groups_and_read_the_same_rows(boolq_files, monkeypatch):
+    FakeHub(monkeypatch, parquet={BOOLQ: boolq_files})
+    whole = [row for batch in io.read_hub(BOOLQ, None, "train", None, 7) for row in batch]
+    assert len(whole) == 60
+    parts = io.hub_parts(BOOLQ, None, "train", None)
+    assert parts == [io.HubPart(i, 6, True) for i in range(6)]  # 2 files < 32 parts: cut at row groups
+    assert io.hub_parts(BOOLQ, None, "train", None, most=2) == [io.HubPart(i, 2, False) for i in range(2)]
+    assert io.hub_parts(BOOLQ, None, "train", None, most=4) == [io.HubPart(i, 4, True) for i in range(4)]
+    for most in (2, 4, 32):
+        got = [row for part in io.hub_parts(BOOLQ, None, "train", None, most=most)
+               for batch in io.read_hub(BOOLQ, None, "train", None, 7, part=part) for row in batch]
+        assert got == whole, most
+
+
+def _hub_build(out: Path) -> dict:
+    recipe = write_recipe(out.parent / f"{out.name}.yaml", [{"name": "boolq"}], format={"mode": "random"})
+    return run_build(load_recipe(recipe), out)
+
+
+def test_sharded_hub_source_builds_the_same_records_as_one_stream(boolq_files, tmp_path, monkeypatch):
+    hub = FakeHub(monkeypatch, parquet={BOOLQ: boolq_files})
+    sharded = _hub_build(tmp_path / "sharded")
+    assert len(list((tmp_path / "sharded" / "cache" / "convert" / "shards").glob("boolq.shard*.parquet"))) == 6
+    assert len(hub.loads) == 1 + 6  # the plan, then one read per part
+    monkeypatch.setattr(io, "HUB_PARTS", 1)
+    whole = _hub_build(tmp_path / "whole")
+    assert not (tmp_path / "whole" / "cache" / "convert" / "shards").exists()
+    for name in OUTPUTS:
+        assert (tmp_path / "sharded" / name).read_bytes() == (tmp_path / "whole" / name).read_bytes(), name
+    convert = {k: v for k, v in sharded["sources"]["boolq"]["steps"]["convert"].items() if k != "seconds"}
+    assert convert == {k: v for k, v in whole["sources"]["boolq"]["steps"]["convert"].items() if k != "seconds"}
+    assert (convert["in"], convert["kept"], convert["dropped"]) == (60, 40, {"malformed:wrong_type": 20})
+    assert len(set(pq.read_table(tmp_path / "whole" / "records.parquet").column("id").to_pylist())) == 40

@@ -25,18 +25,20 @@ from bagel.log import logger, progress_batches
 from bagel.pipeline import cache
 from bagel.pipeline.checks import check_converted
 from bagel.pipeline.code import module_of
-from bagel.pipeline.result import StepResult, cached_result, finish_result
+from bagel.pipeline.result import StepResult, cached_result, combine, finish_result
 from bagel.records import RECORD_SCHEMA, STRATUM
 from bagel.sources.base import ConvertContext, Skip, Source
 from bagel.sources.hub import HubUnavailable, hub_reads, load_revision
-from bagel.sources.io import FILE, MALFORMED, FilePart, fingerprint, local_shards, read_hub, read_local, read_shard
+from bagel.sources.io import (FILE, MALFORMED, FilePart, HubPart, fingerprint, hub_parts, local_shards, read_hub,
+                             read_local, read_shard)
 from bagel.validate import identical_pair, record_problem
 
 CONVERTED_SCHEMA = RECORD_SCHEMA.append(pa.field(STRATUM, pa.string()))
 
 
-def source_rows(source: Source, path=None, batch_size: int = 2048) -> Iterator[list[dict]]:
-    """The raw rows of ``source``: from the local ``path`` when given, else its own fetch, else the hub."""
+def source_rows(source: Source, path=None, batch_size: int = 2048, part: HubPart | None = None) -> Iterator[list[dict]]:
+    """The raw rows of ``source``: from the local ``path`` when given, else its own fetch, else the hub (only
+    those of ``part`` when given)."""
     if path is not None:
         return read_local(path, batch_size)
     if source.fetch is not None:
@@ -44,7 +46,8 @@ def source_rows(source: Source, path=None, batch_size: int = 2048) -> Iterator[l
     if source.hub_id is None:
         raise UserError(f"source {source.name}: no hub id; give a local `path:`")
     revision = load_revision(source.pins, source.hub_id, source.revision)
-    return read_hub(source.hub_id, source.hub_config, source.split, source.data_files, batch_size, revision=revision)
+    return read_hub(source.hub_id, source.hub_config, source.split, source.data_files, batch_size, revision=revision,
+                    part=part)
 
 
 def _guarded(rows: Iterable[dict], ctx: ConvertContext) -> Iterator[dict]:
@@ -171,16 +174,32 @@ def convert_key(recipe: Recipe, cfg: SourceConfig, source: Source) -> str:
                      recipe.refusal.model_dump() if source.refusal != "none" else None, code=source_code(source))
 
 
-Shard = tuple[FilePart, ...] | None  # None: the whole input, read as one stream
+Shard = tuple[FilePart, ...] | HubPart | None  # None: the whole input, read as one stream
 
 
 def convert_shards(cfg: SourceConfig, source: Source) -> list[Shard]:
     """The shards of a source's input that convert apart (in parallel), in order: parts of a local path
-    (:func:`~bagel.sources.io.local_shards`). One shard, the whole input, for a source read from the hub or
-    by its own fetch, with a per-source converter (it sees rows together), or not ``shardable``."""
-    if cfg.path is None or source.convert_rows is not None or not source.shardable:
+    (:func:`~bagel.sources.io.local_shards`) or of a hub split (:func:`~bagel.sources.io.hub_parts`). One
+    shard, the whole input, for a source read by its own fetch or from every split of the hub, with a
+    per-source converter (it sees rows together), or not ``shardable``."""
+    if source.convert_rows is not None or not source.shardable:
         return [None]
-    return list(local_shards(cfg.path))
+    if cfg.path is not None:
+        return list(local_shards(cfg.path))
+    if source.fetch is not None or source.hub_id is None or source.split is None:
+        return [None]
+    revision = load_revision(source.pins, source.hub_id, source.revision)
+    try:
+        parts = hub_parts(source.hub_id, source.hub_config, source.split, source.data_files, revision)
+    except HubUnavailable as err:  # name the source in the one-line error
+        raise err.for_source(source.name) from None
+    return parts if len(parts) > 1 else [None]
+
+
+def _shard_spec(shard: Shard) -> list:
+    if isinstance(shard, HubPart):
+        return [shard.index, shard.count, shard.row_groups]
+    return [[p.name, p.row_groups] for p in shard]
 
 
 def convert_shard(recipe: Recipe, cfg: SourceConfig, source: Source, root: Path, index: int,
@@ -188,20 +207,21 @@ def convert_shard(recipe: Recipe, cfg: SourceConfig, source: Source, root: Path,
     """Read + convert + validate + refusal-filter one shard of a source into ``cache/convert`` (the whole
     input when ``shard`` is None); counts and malformed examples go in the result."""
     entry_key = convert_key(recipe, cfg, source)
-    name = source.name
+    entry = cache.Entry(root / "convert", source.name, entry_key)
     if shard is not None:
-        entry_key = cache.key(entry_key, index, [[p.name, p.row_groups] for p in shard])
-        name = f"{source.name}.shard{index:05d}"
-    entry = cache.Entry(root / "convert" / ("shards" if shard is not None else ""), name, entry_key)
+        entry_key, entry = cache.shard_entry(root / "convert", source.name, entry_key, index, _shard_spec(shard))
     if hit := cached_result("convert", source.name, entry, entry_key):
         return hit
     started = time.perf_counter()
     refusal = RefusalMatcher(recipe.refusal.patterns) if recipe.refusal.enabled else None
     ctx = ConvertContext(source.name, recipe.seed, dict(source.options), pins=source.pins)
     ctx.file = recipe.display_path(cfg.path) if cfg.path is not None else source.hub_id
-    rows = source_rows(source, cfg.path, recipe.batch_size) if shard is None else read_shard(shard, recipe.batch_size)
+    if shard is None or isinstance(shard, HubPart):
+        rows = source_rows(source, cfg.path, recipe.batch_size, shard)
+    else:
+        rows = read_shard(shard, recipe.batch_size)
     batches = convert_source(source, rows, ctx, refusal)
-    tables = (_table(batch, ctx) for batch in progress_batches(batches, desc=f"convert {name}"))
+    tables = (_table(batch, ctx) for batch in progress_batches(batches, desc=f"convert {source.name}"))
     try:
         cache.write_parquet(entry.data, CONVERTED_SCHEMA, tables)
     except HubUnavailable as err:  # name the source in the one-line error
@@ -222,19 +242,13 @@ def join_shards(recipe: Recipe, cfg: SourceConfig, source: Source, root: Path, p
     if len(parts) == 1 and parts[0].path == entry.data:  # the whole input, converted as one shard
         result = parts[0]
     elif not (result := cached_result("convert", source.name, entry, entry_key)):
-        started = time.perf_counter() - sum(p.seconds for p in parts if not p.cached)
-        path = parts[0].path
-        if len(parts) > 1:
-            path = entry.data
-            cache.concat_parquet([p.path for p in parts], path, CONVERTED_SCHEMA)
-        dropped: Counter = Counter()
+        result = combine("convert", source.name, entry.data, entry_key, parts)
+        started = time.perf_counter() - result.seconds
+        result.path = cache.join_files([p.path for p in parts], entry.data, CONVERTED_SCHEMA)
         examples: dict = {}
         for part in parts:
-            dropped.update(part.dropped)
             examples = {**part.extra.get("examples", {}), **examples}  # the first shard's example of a reason
-        result = StepResult("convert", source.name, path, entry_key, sum(p.rows_in for p in parts),
-                            sum(p.kept for p in parts), dict(dropped),
-                            extra={"examples": dict(sorted(examples.items()))})
+        result.extra["examples"] = dict(sorted(examples.items()))
         result = finish_result(result, entry, started)
     result.extra["error"], result.extra["warnings"] = check_converted(
         recipe, cfg, source, result.rows_in, result.kept, result.dropped, result.extra.get("examples", {}))

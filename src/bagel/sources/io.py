@@ -250,15 +250,40 @@ def read_local(path: Path, batch_size: int = 2048) -> Iterator[list[dict]]:
 
 def read_hub(
     hub_id: str, config: str | None, split: str | None, data_files: tuple[str, ...] | None, batch_size: int = 2048,
-    revision: str | None = None,
+    revision: str | None = None, part: HubPart | None = None,
 ) -> Iterator[list[dict]]:
-    """Rows of a hub data set, streamed with ``datasets.load_dataset`` at ``revision`` (never remote code).
+    """Rows of a hub data set, streamed with ``datasets.load_dataset`` at ``revision`` (never remote code);
+    only those of ``part`` (one of :func:`hub_parts`) when given.
 
     ``split=None`` reads every split; each row then carries its split name under ``__split__``.
     A gated, missing or unreachable data set raises :class:`~bagel.sources.hub.HubUnavailable`.
     """
+    loaded = _load_hub(hub_id, config, split, data_files, revision)
+    splits = loaded.items() if split is None else [(split, loaded)]
+    try:  # streaming: files are fetched while iterating
+        for name, dataset in splits:
+            if part is not None:
+                dataset = (dataset.reshard() if part.row_groups else dataset).shard(part.count, part.index)
+            rows = dataset if split is not None else ({**row, SPLIT: name} for row in dataset)
+            yield from batched(rows, batch_size)
+    except _hub_read_errors() as err:
+        from bagel.sources.hub import unavailable
+
+        raise unavailable(hub_id, revision, err) from None
+
+
+def _hub_read_errors() -> tuple[type[BaseException], ...]:
+    """What reading a streamed hub data set raises when its files cannot be fetched or parsed."""
     import datasets
     import httpx
+
+    return OSError, ValueError, RuntimeError, httpx.HTTPError, datasets.exceptions.DatasetsError
+
+
+def _load_hub(hub_id: str, config: str | None, split: str | None, data_files: tuple[str, ...] | None,
+              revision: str | None):
+    """``datasets.load_dataset`` of a hub data set, streamed (nothing read yet); errors as ``HubUnavailable``."""
+    import datasets
 
     from bagel.sources.hub import unavailable
 
@@ -266,16 +291,46 @@ def read_hub(
     if data_files:
         kwargs["data_files"] = list(data_files)
     try:
-        loaded = datasets.load_dataset(hub_id, config, split=split, **kwargs)
+        return datasets.load_dataset(hub_id, config, split=split, **kwargs)
     except Exception as err:  # the hub client raises many types; all mean "could not load"
         raise unavailable(hub_id, revision, err) from None
-    splits = loaded.items() if split is None else [(split, loaded)]
-    try:  # streaming: files are fetched while iterating
-        for name, dataset in splits:
-            rows = dataset if split is not None else ({**row, SPLIT: name} for row in dataset)
-            yield from batched(rows, batch_size)
-    except (OSError, ValueError, RuntimeError, httpx.HTTPError, datasets.exceptions.DatasetsError) as err:
-        raise unavailable(hub_id, revision, err) from None
+
+
+HUB_PARTS = 32  # the most parts a hub split is read in
+
+
+@dataclass(frozen=True)
+class HubPart:
+    """Part ``index`` of ``count`` contiguous parts of a hub split: of its data files, or with ``row_groups``
+    of their parquet row groups (``IterableDataset.shard`` after ``reshard``)."""
+
+    index: int
+    count: int
+    row_groups: bool
+
+
+def hub_parts(hub_id: str, config: str | None, split: str, data_files: tuple[str, ...] | None,
+              revision: str | None = None, most: int | None = None) -> list[HubPart]:
+    """A hub split cut into at most ``most`` (:data:`HUB_PARTS`) contiguous parts that read apart, in read
+    order: reading them one after the other gives the rows of :func:`read_hub`, in its order. Parts are
+    groups of data files, or, with fewer files than parts, of parquet row groups (the files' footers are
+    read). One part for what cannot be cut (one file of JSON, a data set that is not streamed)."""
+    most = most or HUB_PARTS
+    dataset = _load_hub(hub_id, config, split, data_files, revision)
+    pieces = getattr(dataset, "num_shards", 1)
+    row_groups = False
+    if 0 < pieces < most and hasattr(dataset, "reshard"):
+        try:
+            more = dataset.reshard().num_shards
+        except NotImplementedError:  # a format datasets cannot cut further
+            more = pieces
+        except _hub_read_errors() as err:
+            from bagel.sources.hub import unavailable
+
+            raise unavailable(hub_id, revision, err) from None
+        row_groups, pieces = more > pieces, max(more, pieces)
+    count = min(pieces, most)
+    return [HubPart(index, count, row_groups) for index in range(max(count, 1))]
 
 
 def download_text(url: str, timeout: float = 60.0) -> str:
