@@ -55,7 +55,7 @@ def _map(pool, fn, args: Iterable[tuple]) -> list:
 
 def _concat_jsonl(paths: list[Path], dst: Path) -> list[dict]:
     rows = [json.loads(line) for p in paths for line in Path(p).read_text(encoding="utf-8").splitlines() if line]
-    cache.atomic_write_bytes(dst, "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in rows).encode())
+    cache.write_jsonl(dst, rows)
     return rows
 
 

@@ -141,6 +141,11 @@ def join_files(paths: list[Path], dst: Path, schema: pa.Schema) -> Path:
     return dst
 
 
+def write_jsonl(path: Path, rows: Iterable[dict]) -> None:
+    """Write ``rows`` as JSON Lines (UTF-8, keys sorted), atomically."""
+    atomic_write_bytes(path, "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in rows).encode())
+
+
 class Entry:
     """One cache entry: ``<dir>/<name>-<key>.parquet`` and its counts ``.json``."""
 

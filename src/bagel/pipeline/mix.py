@@ -18,9 +18,8 @@ import numpy as np
 
 from bagel.config import Recipe, SourceConfig
 from bagel.pipeline import cache
-from bagel.pipeline.sample import hashes
 from bagel.pipeline.result import StepResult, cached_result, finish_result
-from bagel.pipeline.steps import filter_by_mask, id_batches
+from bagel.pipeline.steps import filter_by_mask, purpose_hashes
 from bagel.records import RECORD_SCHEMA
 from bagel.sources.base import Source
 from bagel.tokens import TokenCounter, record_texts
@@ -120,7 +119,7 @@ def _run_mix(recipe: Recipe, weighted: list, root: Path, entry_key: str, cache_e
     oversample = {src.name: cfg.oversample for cfg, src, _ in weighted}
     lengths = {src.name: row_lengths(prev.path, counter, recipe.batch_size) for _, src, prev in weighted}
     orders = {src.name: np.lexsort((np.arange(len(lengths[src.name])),
-                                    hashes(id_batches(prev.path), recipe.seed, f"mix:{src.name}")))
+                                    purpose_hashes(recipe, prev.path, "mix", src)))
               for _, src, prev in weighted}
     if mix.rows is not None:
         available = {name: len(values) for name, values in lengths.items()}

@@ -33,7 +33,7 @@ from bagel.config import Recipe
 from bagel.dedup import id_hashes
 from bagel.pipeline import cache
 from bagel.pipeline.result import StepResult
-from bagel.pipeline.steps import cached_dedup, dedup_entries, id_batches, write_dedup
+from bagel.pipeline.steps import cached_dedups, id_batches, write_dedup
 from bagel.sources.base import Source
 
 DUPLICATE = -1  # the reason code of an exact duplicate; k >= 0: excluded by exclude set k
@@ -135,8 +135,7 @@ def partitioned_dedup(recipe: Recipe, ordered: list[tuple[Source, StepResult]], 
     (mask, drops, near-drop records)."""
     from bagel.pipeline.near import exclude_records
 
-    entries = dedup_entries(ordered, root, recipe)
-    results = [cached_dedup(source, key, entry) for (source, _), (key, entry) in zip(ordered, entries)]
+    entries, results = cached_dedups(recipe, ordered, root)
     if all(results):
         return results
     folder = root / "dedup" / "partitions" / cache.key([key for key, _ in entries], partitions)

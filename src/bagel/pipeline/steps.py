@@ -73,23 +73,38 @@ def id_batches(path: Path):
     return (batch.column(0).to_pylist() for batch in batches)
 
 
+def purpose_hashes(recipe: Recipe, path: Path, purpose: str, source: Source) -> np.ndarray:
+    """The per-item hashes of the ids of ``path`` for ``purpose`` (``sample``, ``cap``, ``mix``) of ``source``:
+    which rows a sample, the cap or the mix keeps depends only on them."""
+    return hashes(id_batches(path), recipe.seed, f"{purpose}:{source.name}")
+
+
+def masked_step(step: str, recipe: Recipe, source: Source, previous: StepResult, root: Path, entry_key: str,
+                masker) -> StepResult:
+    """A step that keeps the rows of ``previous`` a mask selects: the cached result, else ``masker()`` gives
+    (mask, drops by reason) and the kept rows are written."""
+    entry = cache.Entry(root / step, source.name, entry_key)
+    if hit := cached_result(step, source.name, entry, entry_key):
+        return hit
+    started = time.perf_counter()
+    mask, dropped = masker()
+    path, kept = filter_by_mask(previous.path, entry.data, mask, RECORD_SCHEMA, recipe.batch_size)
+    return finish_result(StepResult(step, source.name, path, entry_key, len(mask), kept, dropped), entry, started)
+
+
 def sample_step(recipe: Recipe, source: Source, previous: StepResult, root: Path) -> StepResult:
     """The source's declared sample taken before dedup (a copy without the stratum column otherwise)."""
     spec = source.sample if source.sample and source.sample.stage == "before_dedup" else None
-    entry_key = cache.key("sample", previous.key, spec and [spec.n, spec.stratify], recipe.seed)
-    entry = cache.Entry(root / "sample", source.name, entry_key)
-    if hit := cached_result("sample", source.name, entry, entry_key):
-        return hit
-    started = time.perf_counter()
-    if spec is None:
-        mask = np.ones(_row_count(previous.path), dtype=bool)
-    else:
+
+    def masker():
+        if spec is None:
+            return np.ones(_row_count(previous.path), dtype=bool), {}
         strata = _column(previous.path, STRATUM) if spec.stratify else None
-        item_hashes = hashes(id_batches(previous.path), recipe.seed, f"sample:{source.name}")
-        mask = sample_mask(item_hashes, strata, spec.n, spec.stratify)
-    path, kept = filter_by_mask(previous.path, entry.data, mask, RECORD_SCHEMA, recipe.batch_size)
-    dropped = {"sampled_out": len(mask) - kept} if len(mask) - kept else {}
-    return finish_result(StepResult("sample", source.name, path, entry_key, len(mask), kept, dropped), entry, started)
+        mask = sample_mask(purpose_hashes(recipe, previous.path, "sample", source), strata, spec.n, spec.stratify)
+        return mask, ({"sampled_out": len(mask) - int(mask.sum())} if not mask.all() else {})
+
+    entry_key = cache.key("sample", previous.key, spec and [spec.n, spec.stratify], recipe.seed)
+    return masked_step("sample", recipe, source, previous, root, entry_key, masker)
 
 
 def dedup_entries(ordered: list[tuple[Source, StepResult]], root: Path,
@@ -113,12 +128,26 @@ def dedup_entries(ordered: list[tuple[Source, StepResult]], root: Path,
     return entries
 
 
+def cached_with_records(step: str, source: Source, entry_key: str, entry: cache.Entry, name: str,
+                        suffix: str) -> StepResult | None:
+    """The cached result of ``step``, if complete, with the path of the records it wrote beside its output
+    (``<entry><suffix>``, JSON Lines) under ``extra[name]``."""
+    hit = cached_result(step, source.name, entry, entry_key)
+    if hit:
+        hit.extra[name] = str(entry.data.with_suffix(suffix))
+    return hit
+
+
+def write_records(entry: cache.Entry, suffix: str, records: list[dict]) -> str:
+    """Write ``records`` beside the output of ``entry`` (``<entry><suffix>``, JSON Lines); the path."""
+    path = entry.data.with_suffix(suffix)
+    cache.write_jsonl(path, records)
+    return str(path)
+
+
 def cached_dedup(source: Source, entry_key: str, entry: cache.Entry) -> StepResult | None:
     """The cached dedup result, if complete (with the path of its near-dup removals)."""
-    hit = cached_result("dedup", source.name, entry, entry_key)
-    if hit:
-        hit.extra["near_removals"] = str(entry.data.with_suffix(".near.jsonl"))
-    return hit
+    return cached_with_records("dedup", source, entry_key, entry, "near_removals", ".near.jsonl")
 
 
 def write_dedup(recipe: Recipe, source: Source, previous: StepResult, entry_key: str, entry: cache.Entry,
@@ -131,11 +160,9 @@ def write_dedup(recipe: Recipe, source: Source, previous: StepResult, entry_key:
     exact = len(mask) - kept - sum(dropped.values())
     if exact:
         dropped["duplicate"] = exact
-    removals_path = entry.data.with_suffix(".near.jsonl")
-    lines = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in near_removals)
-    cache.atomic_write_bytes(removals_path, lines.encode())
+    removals_path = write_records(entry, ".near.jsonl", list(near_removals))
     result = finish_result(StepResult("dedup", source.name, path, entry_key, len(mask), kept, dropped), entry, started)
-    result.extra["near_removals"] = str(removals_path)
+    result.extra["near_removals"] = removals_path
     return result
 
 
@@ -177,10 +204,15 @@ def write_dedups(recipe: Recipe, ordered: list[tuple[Source, StepResult]], masks
     return results
 
 
+def cached_dedups(recipe: Recipe, ordered: list[tuple[Source, StepResult]], root: Path) -> tuple[list, list]:
+    """The dedup entries of ``ordered`` (:func:`dedup_entries`) and their cached results (None where missing)."""
+    entries = dedup_entries(ordered, root, recipe)
+    return entries, [cached_dedup(source, key, entry) for (source, _), (key, entry) in zip(ordered, entries)]
+
+
 def dedup_step(recipe: Recipe, ordered: list[tuple[Source, StepResult]], root: Path, memory_budget: int) -> list[StepResult]:
     """Priority dedup over all sources in load order (exact, then exclusion and near); one result per source."""
-    entries = dedup_entries(ordered, root, recipe)
-    hits = [cached_dedup(source, key, entry) for (source, _), (key, entry) in zip(ordered, entries)]
+    _, hits = cached_dedups(recipe, ordered, root)
     if all(hits):
         return hits
     started = time.perf_counter()
@@ -195,28 +227,26 @@ def trim_step(recipe: Recipe, cfg: SourceConfig, source: Source, previous: StepR
     weighted = cfg.weight is not None
     spec = source.sample if source.sample and source.sample.stage == "after_dedup" and not weighted else None
     cap = recipe.cap if recipe.cap.enabled and cfg.cap and not weighted else None
+
+    def masker():
+        rows = _row_count(previous.path)
+        mask = np.ones(rows, dtype=bool)
+        dropped = {}
+        if spec is not None and rows > spec.n:
+            mask = sample_mask(purpose_hashes(recipe, previous.path, "sample", source), None, spec.n, None)
+            dropped["sampled_out"] = rows - spec.n
+        remaining = int(mask.sum())
+        if cap is not None and remaining >= cap.threshold:
+            index = np.flatnonzero(mask)
+            cap_hashes = purpose_hashes(recipe, previous.path, "cap", source)[index]
+            mask = np.zeros(rows, dtype=bool)
+            mask[index[lowest(cap_hashes, cap.keep)]] = True
+            dropped["capped"] = remaining - cap.keep
+        return mask, dropped
+
     entry_key = cache.key("trim", previous.key, spec and [spec.n, spec.stratify], cap and cap.model_dump(),
                           recipe.seed)
-    entry = cache.Entry(root / "trim", source.name, entry_key)
-    if hit := cached_result("trim", source.name, entry, entry_key):
-        return hit
-    started = time.perf_counter()
-    rows = _row_count(previous.path)
-    mask = np.ones(rows, dtype=bool)
-    dropped = {}
-    if spec is not None and rows > spec.n:
-        mask = sample_mask(hashes(id_batches(previous.path), recipe.seed, f"sample:{source.name}"), None, spec.n,
-                           None)
-        dropped["sampled_out"] = rows - spec.n
-    remaining = int(mask.sum())
-    if cap is not None and remaining >= cap.threshold:
-        index = np.flatnonzero(mask)
-        cap_hashes = hashes(id_batches(previous.path), recipe.seed, f"cap:{source.name}")[index]
-        mask = np.zeros(rows, dtype=bool)
-        mask[index[lowest(cap_hashes, cap.keep)]] = True
-        dropped["capped"] = remaining - cap.keep
-    path, kept = filter_by_mask(previous.path, entry.data, mask, RECORD_SCHEMA, recipe.batch_size)
-    return finish_result(StepResult("trim", source.name, path, entry_key, rows, kept, dropped), entry, started)
+    return masked_step("trim", recipe, source, previous, root, entry_key, masker)
 
 
 def decontam_entry(recipe: Recipe, source: Source, previous: StepResult, root: Path) -> tuple[str, cache.Entry]:
@@ -228,17 +258,7 @@ def decontam_entry(recipe: Recipe, source: Source, previous: StepResult, root: P
 
 def cached_decontam(source: Source, entry_key: str, entry: cache.Entry) -> StepResult | None:
     """The cached decontam result (of a source or of a shard), if complete."""
-    hit = cached_result("decontam", source.name, entry, entry_key)
-    if hit:
-        hit.extra["removals"] = str(entry.data.with_suffix(".removals.jsonl"))
-    return hit
-
-
-def _write_removals(entry: cache.Entry, removed: list[dict]) -> str:
-    path = entry.data.with_suffix(".removals.jsonl")
-    cache.atomic_write_bytes(path, "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n"
-                                           for r in removed).encode())
-    return str(path)
+    return cached_with_records("decontam", source, entry_key, entry, "removals", ".removals.jsonl")
 
 
 def decontam_shard(recipe: Recipe, source: Source, previous: StepResult, root: Path, index: int,
@@ -268,7 +288,7 @@ def decontam_shard(recipe: Recipe, source: Source, previous: StepResult, root: P
     kept = cache.write_parquet(entry.data, RECORD_SCHEMA, tables())
     by_benchmark = Counter(f"contaminated:{r['benchmark']}" for r in removed)
     result = StepResult("decontam", source.name, entry.data, entry_key, rows_in, kept, dict(by_benchmark))
-    result.extra["removals"] = _write_removals(entry, removed)
+    result.extra["removals"] = write_records(entry, ".removals.jsonl", removed)
     return finish_result(result, entry, started)
 
 
@@ -292,7 +312,7 @@ def join_decontam(recipe: Recipe, source: Source, previous: StepResult, root: Pa
         result.dropped["source_over_coverage"], result.kept = result.kept, 0
     else:
         result.path = cache.join_files([part.path for part in parts], entry.data, RECORD_SCHEMA)
-    result.extra["removals"] = _write_removals(entry, removed)
+    result.extra["removals"] = write_records(entry, ".removals.jsonl", removed)
     return finish_result(result, entry, started)
 
 
