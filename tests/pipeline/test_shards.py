@@ -17,7 +17,7 @@ from bagel.pipeline import cache, tasks
 from bagel.pipeline.build import run_build
 from bagel.pipeline.convert import convert_shards
 from bagel.sources import get_source, io
-from tests.fakehub import FakeHub
+from tests.fakehub import ERRORS, FakeHub
 from tests.pipeline.helpers import qa, write_jsonl, write_recipe
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -200,3 +200,12 @@ def test_sharded_hub_source_builds_the_same_records_as_one_stream(boolq_files, t
     assert convert == {k: v for k, v in whole["sources"]["boolq"]["steps"]["convert"].items() if k != "seconds"}
     assert (convert["in"], convert["kept"], convert["dropped"]) == (60, 40, {"malformed:wrong_type": 20})
     assert len(set(pq.read_table(tmp_path / "whole" / "records.parquet").column("id").to_pylist())) == 40
+
+
+def test_a_converted_hub_source_rebuilds_without_the_hub(boolq_files, tmp_path, monkeypatch):
+    FakeHub(monkeypatch, parquet={BOOLQ: boolq_files})
+    first = _hub_build(tmp_path / "out")
+    hub = FakeHub(monkeypatch, errors={BOOLQ: ERRORS["offline"](BOOLQ)})
+    again = _hub_build(tmp_path / "out")
+    assert hub.loads == [] and again["sources"]["boolq"]["steps"]["convert"]["cached"] is True
+    assert again["outputs"] == first["outputs"]

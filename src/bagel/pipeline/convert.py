@@ -196,6 +196,13 @@ def convert_shards(cfg: SourceConfig, source: Source) -> list[Shard]:
     return parts if len(parts) > 1 else [None]
 
 
+def converted(recipe: Recipe, cfg: SourceConfig, source: Source, root: Path) -> bool:
+    """Whether the source's converted output is in the cache (then it is not cut, nor its input read again:
+    a rebuild needs no hub)."""
+    entry_key = convert_key(recipe, cfg, source)
+    return cached_result("convert", source.name, cache.Entry(root / "convert", source.name, entry_key), entry_key) is not None
+
+
 def _shard_spec(shard: Shard) -> list:
     if isinstance(shard, HubPart):
         return [shard.index, shard.count, shard.row_groups]

@@ -17,7 +17,7 @@ from pathlib import Path
 from bagel.config import Recipe
 from bagel.pipeline import cache
 from bagel.pipeline.checks import raise_failures
-from bagel.pipeline.convert import Shard, convert_shard, convert_shards, join_shards
+from bagel.pipeline.convert import Shard, convert_shard, convert_shards, converted, join_shards
 from bagel.pipeline.mix import mix_step
 from bagel.pipeline.result import StepResult
 from bagel.pipeline.steps import (decontam_shard, id_batches, join_decontam, join_render, render_shard, sample_step,
@@ -63,12 +63,14 @@ def _source(recipe: Recipe, name: str):
     return next((cfg, src) for cfg, src in recipe.enabled_sources() if src.name == name)
 
 
-def shard_plan(recipe: Recipe, names: list[str]) -> list[tuple[str, int, Shard]]:
-    """``(source, index, shard)`` of every shard of every source (in source order): the convert tasks."""
+def shard_plan(recipe: Recipe, names: list[str], root: Path) -> list[tuple[str, int, Shard]]:
+    """``(source, index, shard)`` of every shard of every source (in source order): the convert tasks. A source
+    already converted is one task, which finds it in the cache."""
     plan = []
     for name in names:
         cfg, source = _source(recipe, name)
-        plan.extend((name, index, shard) for index, shard in enumerate(convert_shards(cfg, source)))
+        shards = [None] if converted(recipe, cfg, source, root) else convert_shards(cfg, source)
+        plan.extend((name, index, shard) for index, shard in enumerate(shards))
     return plan
 
 
@@ -153,7 +155,7 @@ the source's input, row groups of its trimmed or mixed rows), joined per source 
 results per source and the timings."""
     timings: dict[str, float] = {}
     t = time.perf_counter()
-    plan = shard_plan(recipe, names)
+    plan = shard_plan(recipe, names, root)
     shards = by_source(names, plan, run(convert_task, [(recipe, n, root, i, s) for n, i, s in plan]))
     prepared = run(prepare_task, [(recipe, n, root, parts) for n, parts in zip(names, shards)])
     raise_failures([converted for converted, _ in prepared])
