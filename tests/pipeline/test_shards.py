@@ -209,3 +209,21 @@ def test_a_converted_hub_source_rebuilds_without_the_hub(boolq_files, tmp_path, 
     again = _hub_build(tmp_path / "out")
     assert hub.loads == [] and again["sources"]["boolq"]["steps"]["convert"]["cached"] is True
     assert again["outputs"] == first["outputs"]
+
+
+def test_concatenated_bytes_do_not_depend_on_how_a_source_was_cut(tmp_path):
+    # long texts: several data pages per column chunk, where a writer's bytes depend on the chunking
+    rows = pa.Table.from_pylist([{"id": r["id"], "text": (r["text"] or r["id"]) * 40} for r in synth_records(9000, seed=3)])
+    first, second = rows.slice(0, 6000), rows.slice(6000)
+
+    def files(table, cuts, name):
+        bounds = [0, *cuts, table.num_rows]
+        return [tmp_path / f"{name}{i}.parquet" for i in range(len(bounds) - 1)
+                if cache.write_parquet(tmp_path / f"{name}{i}.parquet", table.schema,
+                                       [table.slice(bounds[i], bounds[i + 1] - bounds[i])]) >= 0]
+
+    cache.concat_parquet([files(first, [], "a"), files(second, [], "b")], tmp_path / "whole.parquet", rows.schema)
+    cache.concat_parquet([files(first, [1000, 4500], "c"), files(second, [7], "d")], tmp_path / "cut.parquet",
+                         rows.schema)
+    assert (tmp_path / "cut.parquet").read_bytes() == (tmp_path / "whole.parquet").read_bytes()
+    assert pq.read_table(tmp_path / "cut.parquet").equals(rows)

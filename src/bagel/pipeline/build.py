@@ -183,11 +183,9 @@ def assemble(recipe: Recipe, out_dir: Path, names: list[str], executed: tuple, s
     from bagel.formats import DPO_SCHEMA, SFT_SCHEMA
 
     outputs = {
-        "records": cache.concat_parquet([c.path for c in clean], out_dir / "records.parquet", RECORD_SCHEMA),
-        "sft": cache.concat_parquet([Path(p) for r in rendered for p in r.extra["sft"]], out_dir / "sft.parquet",
-                                   SFT_SCHEMA),
-        "dpo": cache.concat_parquet([Path(p) for r in rendered for p in r.extra["dpo"]], out_dir / "dpo.parquet",
-                                   DPO_SCHEMA),
+        "records": cache.concat_parquet([[c.path] for c in clean], out_dir / "records.parquet", RECORD_SCHEMA),
+        "sft": cache.concat_parquet([r.extra["sft"] for r in rendered], out_dir / "sft.parquet", SFT_SCHEMA),
+        "dpo": cache.concat_parquet([r.extra["dpo"] for r in rendered], out_dir / "dpo.parquet", DPO_SCHEMA),
     }
     removals = _concat_jsonl([dec.extra["removals"] for _, dec in finished], out_dir / "decontamination.jsonl")
     near_removals = write_near_removals(recipe, deduped, out_dir)

@@ -14,7 +14,7 @@ import hashlib
 import json
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pyarrow as pa
@@ -41,8 +41,9 @@ class ParquetSink:
     """Writes tables to ``path`` incrementally, then renames into place on close.
 
     Row groups hold exactly :data:`ROW_GROUP_SIZE` rows (the last one fewer) whatever the sizes of the
-    tables written, so a file's bytes depend only on its rows: the same rows written by one task or
-    assembled from shards and partitions give the same file.
+    tables written; the bytes also depend on how the tables are chunked (the writer's pages follow the
+    chunks), so files assembled from parts are written from :func:`read_rows`, whose tables are the same
+    however the parts were cut.
     """
 
     def __init__(self, path: Path, schema: pa.Schema):
@@ -93,10 +94,36 @@ def write_parquet(path: Path, schema: pa.Schema, tables: Iterable[pa.Table]) -> 
     return sink.rows
 
 
-def concat_parquet(paths: list[Path], dst: Path, schema: pa.Schema) -> int:
-    """Stream the rows of ``paths``, in order, into one parquet file at ``dst``; returns the row count."""
-    return write_parquet(dst, schema, (pa.Table.from_batches([b], schema=schema)
-                                       for p in paths for b in read_batches(p)))
+def concat_parquet(parts: list[list[Path]], dst: Path, schema: pa.Schema) -> int:
+    """Stream the rows of ``parts`` (each the files of one source, in order), in order, into one parquet file
+    at ``dst``; returns the row count. Each part is read as :func:`read_rows` reads it, so the file is the
+    same however a source's rows were cut into files (a parquet writer's bytes depend on how the tables it
+    is given are chunked, not only on their rows)."""
+    return write_parquet(dst, schema, (table for paths in parts for table in read_rows(paths)))
+
+
+def read_rows(paths: list[Path], batch_size: int = ROW_GROUP_SIZE) -> Iterator[pa.Table]:
+    """The rows of ``paths``, one file after the other, as one-chunk tables of ``batch_size`` rows (the last
+    fewer): the same tables whether the rows are in one file of ``batch_size``-row groups or cut over
+    several files."""
+    pending: list[pa.Table] = []
+    rows = 0
+    for path in paths:
+        for batch in read_batches(path, batch_size=batch_size):
+            if not pending and batch.num_rows == batch_size:  # aligned: as read
+                yield pa.Table.from_batches([batch])
+                continue
+            pending.append(pa.Table.from_batches([batch]))
+            rows += batch.num_rows
+            if rows >= batch_size:
+                table = pa.concat_tables(pending).combine_chunks()
+                whole = rows - rows % batch_size
+                for start in range(0, whole, batch_size):
+                    yield table.slice(start, batch_size)
+                rest = table.slice(whole)
+                pending, rows = ([rest] if rest.num_rows else []), rest.num_rows
+    if rows:
+        yield pa.concat_tables(pending).combine_chunks()
 
 
 def row_count(path: Path) -> int:
@@ -137,7 +164,7 @@ def join_files(paths: list[Path], dst: Path, schema: pa.Schema) -> Path:
     ``dst``. How the shards of a step become the source's output."""
     if len(paths) == 1:
         return Path(paths[0])
-    concat_parquet(paths, dst, schema)
+    concat_parquet([paths], dst, schema)
     return dst
 
 
