@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -10,7 +11,7 @@ from transformers import PreTrainedTokenizerFast
 
 from bagel.config import load_recipe
 from bagel.pipeline.build import run_build
-from bagel.report.stats import token_summary
+from bagel.report.stats import LengthCounts, token_summary
 from bagel.tokens import TokenCounter
 from tests.pipeline.helpers import qa, write_jsonl, write_recipe
 
@@ -80,3 +81,16 @@ def test_build_report_html_and_card_carry_token_stats(tmp_path, tokenizer_dir):
     assert tokens["by_kind"]["sft"]["response"]["sum"] == int(expected.sum())
     assert 0 < tokens["by_kind"]["sft"]["truncated_share"] <= 1  # rendered prompts are longer than 8 tokens
     assert f"tokenizer <code>{tokenizer_dir}</code>" in (tmp_path / "tokens" / "report.html").read_text()
+
+
+def test_length_counts_give_numpy_figures_over_every_length():
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        lengths = rng.integers(0, int(rng.integers(1, 5000)), int(rng.integers(1, 300)))
+        counts = LengthCounts()
+        for part in np.array_split(lengths, 3):  # counted batch by batch
+            counts.add(part)
+        assert counts.spread() == {"sum": int(lengths.sum()), "p50": float(np.percentile(lengths, 50)),
+                                   "p95": float(np.percentile(lengths, 95)), "max": int(lengths.max())}
+        assert counts.share_above(2000) == float((lengths > 2000).mean()) and counts.rows == len(lengths)
+    assert LengthCounts().spread() == {"sum": 0, "p50": 0, "p95": 0, "max": 0}

@@ -128,20 +128,60 @@ def count_tokens(stats: TableStats, counter) -> None:
 PROMPT_RESPONSE = {"sft": ("input", "output", None), "dpo": ("prompt", "chosen", "rejected")}
 
 
-def _spread(values: np.ndarray) -> dict:
-    """sum, p50, p95 and max of a length array."""
-    if not len(values):
-        return {"sum": 0, "p50": 0, "p95": 0, "max": 0}
-    return {"sum": int(values.sum()), "p50": float(np.percentile(values, 50)),
-            "p95": float(np.percentile(values, 95)), "max": int(values.max())}
+class LengthCounts:
+    """How often each length occurs: a length distribution in memory bounded by its distinct values (not by
+    its rows), with the exact sum, percentiles (numpy's linear method), max and share above a limit."""
+
+    def __init__(self):
+        self.counts: dict[int, int] = {}
+
+    def add(self, lengths: np.ndarray) -> None:
+        """Count ``lengths`` (an int array) in."""
+        values, counts = np.unique(lengths, return_counts=True)
+        for value, count in zip(values.tolist(), counts.tolist()):
+            self.counts[value] = self.counts.get(value, 0) + count
+
+    def _sorted(self) -> tuple[np.ndarray, np.ndarray]:
+        values = np.array(sorted(self.counts), dtype=np.int64)
+        return values, np.cumsum([self.counts[v] for v in values.tolist()], dtype=np.int64)
+
+    @property
+    def rows(self) -> int:
+        """How many lengths were counted."""
+        return sum(self.counts.values())
+
+    def share_above(self, limit: int) -> float:
+        """The share of lengths above ``limit`` (0 when empty)."""
+        rows = self.rows
+        return sum(c for v, c in self.counts.items() if v > limit) / rows if rows else 0.0
+
+    def spread(self) -> dict:
+        """sum, p50, p95 and max, as ``np.percentile`` gives them over every length."""
+        if not self.counts:
+            return {"sum": 0, "p50": 0, "p95": 0, "max": 0}
+        values, ends = self._sorted()
+
+        def nth(i: int) -> int:  # the i-th smallest length
+            return int(values[np.searchsorted(ends, i, side="right")])
+
+        def percentile(q: float) -> float:  # numpy's "linear": between order statistics floor(v) and floor(v) + 1
+            virtual = (int(ends[-1]) - 1) * (q / 100)
+            if virtual >= ends[-1] - 1:
+                return float(values[-1])
+            below = int(np.floor(virtual))
+            gamma, a, b = virtual - below, nth(below), nth(below + 1)
+            return float(b - (b - a) * (1 - gamma) if gamma >= 0.5 else a + (b - a) * gamma)
+
+        return {"sum": sum(v * c for v, c in self.counts.items()), "p50": percentile(50), "p95": percentile(95),
+                "max": int(values[-1])}
 
 
 def token_summary(out_dir: Path, sources: Sequence[str], counter, max_seq_length: int) -> dict:
     """Prompt and response lengths of every row of sft.parquet and dpo.parquet (in ``counter.unit``: a
     tokenizer's tokens, or words), per source, per format and per kind: sum, p50, p95, max, and the share
     of rows longer than ``max_seq_length`` (prompt + the longer response); per dpo source, the mean
-    chosen / mean rejected length (length bias)."""
-    groups: dict[tuple[str, str], dict[str, list]] = {}
+    chosen / mean rejected length (length bias). Memory is bounded by the distinct lengths, not the rows."""
+    groups: dict[tuple[str, str], dict] = {}
     for kind, (prompt_col, response_col, rejected_col) in PROMPT_RESPONSE.items():
         columns = ["source", "format", prompt_col, response_col] + ([rejected_col] if rejected_col else [])
         for batch in progress_batches(iter_parquet(Path(out_dir) / f"{kind}.parquet", BATCH_ROWS, columns),
@@ -159,25 +199,24 @@ def token_summary(out_dir: Path, sources: Sequence[str], counter, max_seq_length
                 values = np.asarray(values, dtype=object)
                 for label in dict.fromkeys(values.tolist()):
                     rows = values == label
-                    group = groups.setdefault((by, label), {"prompt": [], "response": [], "chosen": [], "rejected": [],
-                                                            "total": []})
-                    group["prompt"].append(prompt[rows])
-                    group["response"].append(response[rows])
-                    group["total"].append(prompt[rows] + longest[rows])
+                    group = groups.setdefault((by, label), {"prompt": LengthCounts(), "response": LengthCounts(),
+                                                            "total": LengthCounts(), "chosen": 0, "rejected": 0,
+                                                            "pairs": 0})
+                    group["prompt"].add(prompt[rows])
+                    group["response"].add(response[rows])
+                    group["total"].add(prompt[rows] + longest[rows])
                     if rejected is not None:
-                        group["chosen"].append(response[rows])
-                        group["rejected"].append(rejected[rows])
+                        group["chosen"] += int(response[rows].sum())
+                        group["rejected"] += int(rejected[rows].sum())
+                        group["pairs"] += int(rows.sum())
     out: dict = {"unit": counter.unit, "tokenizer": counter.spec, "max_seq_length": max_seq_length,
                  "by_source": {}, "by_format": {}, "by_kind": {}}
-    for (by, label), parts in sorted(groups.items()):
-        joined = {k: np.concatenate(v) if v else np.zeros(0, dtype=np.int64) for k, v in parts.items()}
-        entry = {"rows": len(joined["total"]), "prompt": _spread(joined["prompt"]),
-                 "response": _spread(joined["response"]),
-                 "truncated_share": round(float((joined["total"] > max_seq_length).mean()), 6)
-                 if len(joined["total"]) else 0.0}
-        if by == "source" and len(joined["rejected"]):
-            rejected_total = int(joined["rejected"].sum())
-            chosen_total = int(joined["chosen"].sum())
-            entry["chosen_rejected_ratio"] = round(chosen_total / rejected_total, 4) if rejected_total else None
+    for (by, label), group in sorted(groups.items()):
+        entry = {"rows": group["total"].rows, "prompt": group["prompt"].spread(),
+                 "response": group["response"].spread(),
+                 "truncated_share": round(group["total"].share_above(max_seq_length), 6)}
+        if by == "source" and group["pairs"]:
+            entry["chosen_rejected_ratio"] = (round(group["chosen"] / group["rejected"], 4) if group["rejected"]
+                                              else None)
         out[f"by_{by}"][label] = entry
     return out
