@@ -62,6 +62,12 @@ def test_a_per_source_converter_is_one_shard(inputs, tmp_path, monkeypatch):
     assert convert_shards(Cfg(), get_source("emobank")) == [None]  # its own fetch
 
 
+def _counts(report: dict, *sources: str) -> dict:
+    """Each source's step results in ``report`` but their timings."""
+    return {source: {step: {k: v for k, v in counts.items() if k != "seconds"}
+                     for step, counts in report["sources"][source]["steps"].items()} for source in sources}
+
+
 def _build(inputs: Path, out: Path, mode: str = "random", **kwargs) -> dict:
     recipe = write_recipe(out.parent / f"{out.name}.yaml", [
         {"name": "big", "shape": "records", "path": str(inputs / "big.parquet"), "confidence": 3},
@@ -84,10 +90,7 @@ def test_sharded_build_equals_one_stream(inputs, one_stream, tmp_path, monkeypat
     assert len(list((whole_out / "cache" / "convert" / "shards").glob("big.*.parquet"))) == 1
     for name in OUTPUTS:
         assert (tmp_path / "out" / name).read_bytes() == (whole_out / name).read_bytes(), name
-    for source in ("big", "many"):
-        for step, counts in whole["sources"][source]["steps"].items():
-            got = report["sources"][source]["steps"][step]
-            assert {k: v for k, v in got.items() if k != "seconds"} == {k: v for k, v in counts.items() if k != "seconds"}
+    assert _counts(report, "big", "many") == _counts(whole, "big", "many")
     convert = report["sources"]["many"]["steps"]["convert"]
     assert convert["dropped"] == {"malformed:invalid_json": 2, "malformed:missing_field:output": 1}
     assert convert["examples"]["malformed:invalid_json"] == {"file": "a.jsonl", "row": "{broken"}
@@ -103,8 +106,9 @@ def test_row_group_ranges_cover_every_group_in_order(tmp_path):
     assert cache.row_group_ranges(tmp_path / "t.parquet", 100) == [(0, 4)]
     pq.write_table(pa.table({"id": pa.array([], pa.string())}), tmp_path / "e.parquet")
     assert cache.row_group_ranges(tmp_path / "e.parquet", 5) == [(0, 1)]  # no rows: one (empty) shard
-    rows = [r for start, stop in cache.row_group_ranges(tmp_path / "t.parquet", 4)
-            for b in cache.read_batches(tmp_path / "t.parquet", row_groups=(start, stop)) for r in b.column(0).to_pylist()]
+    ranges = cache.row_group_ranges(tmp_path / "t.parquet", 4)
+    rows = [r for groups in ranges for b in cache.read_batches(tmp_path / "t.parquet", row_groups=groups)
+            for r in b.column(0).to_pylist()]
     assert rows == [str(i) for i in range(10)]
 
 
@@ -120,10 +124,7 @@ def test_per_shard_decontam_and_render_equal_one_shard(inputs, tmp_path, monkeyp
     assert len(list((tmp_path / "whole" / "cache" / "decontam" / "shards").glob("big.shard*.parquet"))) == 1
     for name in OUTPUTS:
         assert (tmp_path / "sharded" / name).read_bytes() == (tmp_path / "whole" / name).read_bytes(), name
-    for source in ("big", "many"):
-        for step, counts in whole["sources"][source]["steps"].items():
-            got = sharded["sources"][source]["steps"][step]
-            assert {k: v for k, v in got.items() if k != "seconds"} == {k: v for k, v in counts.items() if k != "seconds"}
+    assert _counts(sharded, "big", "many") == _counts(whole, "big", "many")
     assert sharded["decontamination"]["removed"] == whole["decontamination"]["removed"]
 
 
@@ -196,8 +197,8 @@ def test_sharded_hub_source_builds_the_same_records_as_one_stream(boolq_files, t
     assert not (tmp_path / "whole" / "cache" / "convert" / "shards").exists()
     for name in OUTPUTS:
         assert (tmp_path / "sharded" / name).read_bytes() == (tmp_path / "whole" / name).read_bytes(), name
-    convert = {k: v for k, v in sharded["sources"]["boolq"]["steps"]["convert"].items() if k != "seconds"}
-    assert convert == {k: v for k, v in whole["sources"]["boolq"]["steps"]["convert"].items() if k != "seconds"}
+    assert _counts(sharded, "boolq") == _counts(whole, "boolq")
+    convert = _counts(sharded, "boolq")["boolq"]["convert"]
     assert (convert["in"], convert["kept"], convert["dropped"]) == (60, 40, {"malformed:wrong_type": 20})
     assert len(set(pq.read_table(tmp_path / "whole" / "records.parquet").column("id").to_pylist())) == 40
 
@@ -213,7 +214,8 @@ def test_a_converted_hub_source_rebuilds_without_the_hub(boolq_files, tmp_path, 
 
 def test_concatenated_bytes_do_not_depend_on_how_a_source_was_cut(tmp_path):
     # long texts: several data pages per column chunk, where a writer's bytes depend on the chunking
-    rows = pa.Table.from_pylist([{"id": r["id"], "text": (r["text"] or r["id"]) * 40} for r in synth_records(9000, seed=3)])
+    rows = pa.Table.from_pylist([{"id": r["id"], "text": (r["text"] or r["id"]) * 40}
+                                 for r in synth_records(9000, seed=3)])
     first, second = rows.slice(0, 6000), rows.slice(6000)
 
     def files(table, cuts, name):

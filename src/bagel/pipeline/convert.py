@@ -200,7 +200,8 @@ def converted(recipe: Recipe, cfg: SourceConfig, source: Source, root: Path) -> 
     """Whether the source's converted output is in the cache (then it is not cut, nor its input read again:
     a rebuild needs no hub)."""
     entry_key = convert_key(recipe, cfg, source)
-    return cached_result("convert", source.name, cache.Entry(root / "convert", source.name, entry_key), entry_key) is not None
+    entry = cache.Entry(root / "convert", source.name, entry_key)
+    return cached_result("convert", source.name, entry, entry_key) is not None
 
 
 def _shard_spec(shard: Shard) -> list:

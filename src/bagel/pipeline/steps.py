@@ -374,6 +374,6 @@ def join_render(parts: list[StepResult]) -> StepResult:
     (the build's ``sft.parquet`` and ``dpo.parquet`` are assembled from them); nothing is copied."""
     result = combine("render", parts[0].source, parts[-1].path, cache.key([p.key for p in parts]), parts)
     result.cached = all(p.cached for p in parts)
-    result.extra = {"sft_rows": sum(p.extra["sft_rows"] for p in parts), "dpo_rows": sum(p.extra["dpo_rows"] for p in parts),
-                    "sft": [f for p in parts for f in p.extra["sft"]], "dpo": [f for p in parts for f in p.extra["dpo"]]}
+    result.extra = {name: sum(p.extra[name] for p in parts) for name in ("sft_rows", "dpo_rows")}
+    result.extra.update({name: [f for p in parts for f in p.extra[name]] for name in ("sft", "dpo")})
     return result
