@@ -3,46 +3,132 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.json as pa_json
 
 from bagel.errors import UserError
 from bagel.formats.options import FormatOptions
 from bagel.formats.renderer import DPO_SCHEMA, SFT_SCHEMA, Renderer
 from bagel.log import progress
 from bagel.memory import iter_parquet
-from bagel.records import to_table
+from bagel.records import RECORD_SCHEMA, to_table
 
 BATCH_SIZE = 10_000
+BLOCK_BYTES = 8 << 20  # JSON Lines are parsed in blocks of whole lines of about this size
+
+_UNIVERSAL_NEWLINE = re.compile(rb"\r\n|\r|\n")
+_LONE_CR = re.compile(rb"\r(?!\n)")
+_JSON_SPACE = b" \t\r"
+_JSON_PARSE = pa_json.ParseOptions(explicit_schema=RECORD_SCHEMA, unexpected_field_behavior="ignore")
+
+
+def _line_blocks(path: Path) -> Iterator[bytes]:
+    """The file's bytes in blocks of about BLOCK_BYTES, each ending at a newline (the last one may not)."""
+    with path.open("rb") as handle:
+        rest = b""
+        while block := handle.read(BLOCK_BYTES):
+            block = rest + block
+            cut = block.rfind(b"\n") + 1
+            if cut:
+                yield block[:cut]
+            rest = block[cut:]
+        if rest:
+            yield rest
+
+
+def _arrow_block(block: bytes) -> pa.Table | None:
+    """The block's records parsed by Arrow, or None when Arrow might read it differently from the Python path.
+
+    Arrow's reader is taken only where it provably agrees with ``json.loads`` line by line: valid
+    UTF-8, no lone ``\\r`` (a line break for the Python path), every non-blank line a single
+    object from its first non-space byte ``{`` to its last ``}``, and one row per such line (a line
+    holding two objects, or an object spanning lines, gives another count). Anything else (and any
+    Arrow error: duplicate keys, a wrong type, bad JSON) goes to the Python path, which counts or
+    reports it exactly as before. Objects are checked to start a line before Arrow sees the block:
+    pyarrow 26 crashes on a block whose first line is ``null``.
+    """
+    try:
+        block.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if b"\r" in block and _LONE_CR.search(block):
+        return None
+    lines = 0
+    for line in block.split(b"\n"):
+        if not (line.startswith(b"{") and line.endswith(b"}")):
+            line = line.strip(_JSON_SPACE)
+            if not line:
+                continue
+            if not (line.startswith(b"{") and line.endswith(b"}")):
+                return None
+        lines += 1
+    if not lines:
+        return None
+    try:
+        table = pa_json.read_json(
+            pa.BufferReader(block),
+            read_options=pa_json.ReadOptions(use_threads=False, block_size=len(block) + 1),
+            parse_options=_JSON_PARSE,
+        )
+    except pa.ArrowException:
+        return None
+    return table if table.num_rows == lines else None
+
+
+def _python_block(block: bytes, first_line: int, dropped: Counter) -> pa.Table:
+    """The block's records read line by line with ``json.loads`` (lines split as text files split them);
+    invalid lines (bad JSON or bad UTF-8) are counted in ``dropped``."""
+    chunk: list[dict] = []
+    number = first_line - 1
+    for number, raw in enumerate(_UNIVERSAL_NEWLINE.split(block), first_line):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            dropped["malformed:invalid_json"] += 1
+            continue
+        if not line.strip():
+            continue
+        try:
+            chunk.append(json.loads(line))
+        except json.JSONDecodeError:
+            dropped["malformed:invalid_json"] += 1
+    return _records_table(chunk, f"lines {first_line}-{number}")
 
 
 def _jsonl_batches(path: Path, dropped: Counter) -> Iterator[pa.Table]:
-    """Tables of up to BATCH_SIZE records from a JSON Lines file; invalid lines are counted in ``dropped``."""
-    with path.open(encoding="utf-8") as handle:
-        chunk: list[dict] = []
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
+    """Tables of BATCH_SIZE records (the last one fewer) from a JSON Lines file; invalid lines are counted in
+    ``dropped``. Blocks of lines are parsed by Arrow where that gives what the line-by-line path would."""
+    pending: list[pa.Table] = []
+    pending_rows = 0
+    line = 1
+    for block in _line_blocks(path):
+        table = _arrow_block(block)
+        if table is None:
             try:
-                chunk.append(json.loads(line))
-            except json.JSONDecodeError:
-                dropped["malformed:invalid_json"] += 1
-                continue
-            if len(chunk) == BATCH_SIZE:
-                yield _records_table(chunk, path, number)
-                chunk = []
-        if chunk:
-            yield _records_table(chunk, path, number)
+                table = _python_block(block, line, dropped)
+            except UserError as err:
+                raise UserError(f"{path}: {err}") from None
+        line += block.count(b"\n")
+        pending.append(table)
+        pending_rows += table.num_rows
+        while pending_rows >= BATCH_SIZE:
+            joined = pa.concat_tables(pending)
+            yield joined.slice(0, BATCH_SIZE)
+            pending, pending_rows = [joined.slice(BATCH_SIZE)], pending_rows - BATCH_SIZE
+    if pending_rows:
+        yield pa.concat_tables(pending)
 
 
-def _records_table(chunk: list[dict], path: Path, line: int) -> pa.Table:
+def _records_table(chunk: list[dict], where: str) -> pa.Table:
     try:
         return to_table(chunk)
-    except (pa.ArrowException, TypeError, ValueError) as err:
-        raise UserError(f"{path}: records up to line {line} are not unified records ({err})") from None
+    except (pa.ArrowException, TypeError, ValueError, UnicodeError) as err:
+        raise UserError(f"{where} are not unified records ({err})") from None
 
 
 def read_records(path: Path, dropped: Counter) -> Iterator[pa.RecordBatch | pa.Table]:

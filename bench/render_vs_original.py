@@ -1,0 +1,151 @@
+"""Rendering alone, as whole processes: ``bagel format --mode random`` against bagel v0.3's ``format_io``.
+
+Both sides do the same work on the same N bench/synth.py rows: read a JSON Lines file, render
+every item in one randomly chosen prompt format (multi-turn chats expanded to one row per
+response, DPO prompts rendered, plain text passed through) and write sft/dpo parquet files.
+Each side is one process timed from start to exit; its peak RSS is the larger of the kernel's
+``ru_maxrss`` for the process (what ``/usr/bin/time`` reports) and the largest sum of RSS over
+the process and its children sampled every 20 ms with psutil.
+
+- ours: ``bagel format records.jsonl --out DIR --mode random`` over the rows as unified
+  records (JSON Lines, one record per line);
+- the original (only with ``--original PATH``, a checkout of jondurbin/bagel at v0.3, e.g.
+  commit 03fc580, the last v0.3 commit that picks ``random.choice`` of the four formats):
+  ``Dataset.from_json(rows.jsonl)`` of the rows in the original's own schema (bench/synth.py),
+  then ``format_io(tokenizer, dataset)``, then ``to_parquet`` of both outputs, in a fresh
+  ``HF_DATASETS_CACHE``. Its module ``bagel.data`` is imported from the checkout with two
+  stand-ins it does not use in ``format_io``: ``bagel.data_sources`` (which downloads and
+  embeds benchmarks at import time) and, when it is not installed, ``loguru``'s ``logger``. The
+  tokenizer is a stand-in with ``bos_token="<s>"`` and ``eos_token="</s>"`` (the original loads
+  mistral-7b's from the hub, which gives the same two strings).
+
+Usage: python bench/render_vs_original.py [N ...] [--original PATH] [--workdir DIR]
+(default N: 20000 200000). Figures depend on the machine and its load; run it on a quiet one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import synth  # noqa: E402
+from render import unified  # noqa: E402
+
+SAMPLE_S = 0.02
+
+# Runs in the original's process, with the checkout first on sys.path: argv = rows.jsonl out_dir seed.
+ORIGINAL_RUNNER = """
+import importlib.util, random, sys, types
+if importlib.util.find_spec("loguru") is None:
+    import logging
+    sys.modules["loguru"] = types.SimpleNamespace(logger=logging.getLogger("bagel-v0.3"))
+stand_in = types.ModuleType("bagel.data_sources")
+stand_in.load_datasets = stand_in.decontaminate = None  # not used by format_io
+sys.modules["bagel.data_sources"] = stand_in
+from datasets import Dataset
+from bagel.data import format_io
+rows, out, seed = sys.argv[1], sys.argv[2], int(sys.argv[3])
+random.seed(seed)
+tokenizer = types.SimpleNamespace(bos_token="<s>", eos_token="</s>")
+sft, dpo = format_io(tokenizer, Dataset.from_json(rows))
+sft.to_parquet(out + "/sft.parquet")
+dpo.to_parquet(out + "/dpo.parquet")
+print(f"sft: {len(sft)} dpo: {len(dpo)}")
+"""
+
+
+def write_inputs(n: int, folder: Path) -> tuple[Path, Path]:
+    """N synth rows as ``rows.jsonl`` (the original's schema) and ``records.jsonl`` (unified records)."""
+    rows_path, records_path = folder / "rows.jsonl", folder / "records.jsonl"
+    with rows_path.open("w") as rows_out, records_path.open("w") as records_out:
+        for row in synth.records(n):
+            rows_out.write(json.dumps(row) + "\n")
+            records_out.write(json.dumps(unified(row)) + "\n")
+    return rows_path, records_path
+
+
+def timed(command: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+    """Run ``command``; ``(wall seconds from start to exit, peak RSS MiB of its process tree, its stdout)``."""
+    with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
+        start = time.perf_counter()
+        process = subprocess.Popen(command, env=env, stdout=stdout, stderr=stderr, text=True)
+        parent, tree_peak = psutil.Process(process.pid), 0
+        while True:
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid:
+                break
+            try:
+                tree_peak = max(tree_peak, sum(p.memory_info().rss for p in (parent, *parent.children(True))))
+            except psutil.Error:
+                pass
+            time.sleep(SAMPLE_S)
+        seconds = time.perf_counter() - start
+        process.returncode = os.waitstatus_to_exitcode(status)
+        stdout.seek(0), stderr.seek(0)
+        if process.returncode:
+            raise SystemExit(f"{command[:3]} failed ({process.returncode}):\n{stderr.read()[-3000:]}")
+        output = stdout.read()
+    return seconds, max(tree_peak, usage.ru_maxrss * 1024) / 2**20, output
+
+
+def run_ours(records: Path, out: Path, seed: int) -> tuple[float, float, str]:
+    """Time ``bagel format records --mode random`` as a process of this interpreter's ``bagel``."""
+    bagel = shutil.which("bagel", path=str(Path(sys.executable).parent)) or "bagel"
+    command = [sys.executable, bagel, "-q", "format", str(records), "--out", str(out), "--mode", "random",
+               "--seed", str(seed)]
+    return timed(command, dict(os.environ))
+
+
+def run_original(checkout: Path, rows: Path, out: Path, seed: int) -> tuple[float, float, str]:
+    """Time bagel v0.3's ``format_io`` over ``rows`` (see the module docstring) in a fresh datasets cache."""
+    with tempfile.TemporaryDirectory(prefix="hf-datasets-") as cache:
+        env = dict(os.environ, PYTHONPATH=str(checkout), HF_DATASETS_CACHE=cache, HF_HUB_OFFLINE="1",
+                   HF_DATASETS_DISABLE_PROGRESS_BARS="1")
+        command = [sys.executable, "-c", ORIGINAL_RUNNER, str(rows), str(out), str(seed)]
+        return timed(command, env)
+
+
+def main() -> None:
+    """Write the inputs, time each side per N, print them side by side with the ratios."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("sizes", nargs="*", type=int, default=[20_000, 200_000])
+    parser.add_argument("--original", type=Path, help="checkout of jondurbin/bagel v0.3 (holding bagel/data.py)")
+    parser.add_argument("--workdir", type=Path, help="where inputs and outputs go (default: a temporary dir)")
+    parser.add_argument("--seed", type=int, default=42)
+    args = parser.parse_args()
+    if args.original and not (args.original / "bagel" / "data.py").is_file():
+        raise SystemExit(f"{args.original}: no bagel/data.py (expected a checkout of jondurbin/bagel v0.3)")
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="render-vs-original-"))
+    print(f"{'rows':>9}  {'ours s':>8}  {'ours MiB':>8}  {'v0.3 s':>8}  {'v0.3 MiB':>8}  {'speed-up':>8}  {'RSS ratio':>9}")
+    for n in args.sizes:
+        folder = workdir / str(n)
+        folder.mkdir(parents=True, exist_ok=True)
+        rows, records = write_inputs(n, folder)
+        (folder / "ours").mkdir(exist_ok=True)
+        (folder / "original").mkdir(exist_ok=True)
+        ours_s, ours_mib, ours_out = run_ours(records, folder / "ours", args.seed)
+        line = f"{n:>9,}  {ours_s:>8.2f}  {ours_mib:>8,.0f}"
+        if args.original:
+            orig_s, orig_mib, orig_out = run_original(args.original.resolve(), rows, folder / "original", args.seed)
+            line += f"  {orig_s:>8.2f}  {orig_mib:>8,.0f}  {orig_s / ours_s:>7.1f}x  {ours_mib / orig_mib:>8.2f}x"
+        print(line, flush=True)
+        print("    ours: " + " | ".join(ours_out.split("\n")).strip(" |"))
+        if args.original:
+            print("    v0.3: " + orig_out.strip())
+    if not args.workdir:
+        shutil.rmtree(workdir)
+
+
+if __name__ == "__main__":
+    main()
