@@ -125,7 +125,7 @@ def test_a_line_longer_than_a_block_is_read_whole(tmp_path, monkeypatch):
 def test_records_that_are_not_unified_records_are_a_user_error_with_their_lines(tmp_path):
     path = tmp_path / "records.jsonl"
     path.write_text(GOOD + '\n{"id": "a", "confidence": "high"}\n')
-    with pytest.raises(UserError, match=r"records.jsonl: lines 1-3 are not unified records"):
+    with pytest.raises(UserError, match=r"records.jsonl: lines 1-2 are not unified records"):
         list(read_records(path, Counter()))
 
 

@@ -89,8 +89,7 @@ def _python_block(block: bytes, first_line: int, dropped: Counter) -> pa.Table:
     """The block's records read line by line with ``json.loads`` (lines split as text files split them);
     invalid lines (bad JSON or bad UTF-8) are counted in ``dropped``."""
     chunk: list[dict] = []
-    number = first_line - 1
-    for number, raw in enumerate(_UNIVERSAL_NEWLINE.split(block), first_line):
+    for raw in _UNIVERSAL_NEWLINE.split(block):
         try:
             line = raw.decode("utf-8")
         except UnicodeDecodeError:
@@ -102,7 +101,8 @@ def _python_block(block: bytes, first_line: int, dropped: Counter) -> pa.Table:
             chunk.append(json.loads(line))
         except json.JSONDecodeError:
             dropped["malformed:invalid_json"] += 1
-    return _records_table(chunk, f"lines {first_line}-{number}")
+    last_line = first_line + block.count(b"\n") - block.endswith(b"\n")
+    return _records_table(chunk, f"lines {first_line}-{last_line}")
 
 
 def _jsonl_batches(path: Path, dropped: Counter, batch_size: int) -> Iterator[pa.Table]:
