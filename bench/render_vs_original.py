@@ -34,6 +34,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import psutil
 
@@ -72,8 +73,22 @@ def write_inputs(n: int, folder: Path) -> None:
             records_out.write(json.dumps(unified(row)) + "\n")
 
 
-def timed(command: list[str], env: dict[str, str]) -> tuple[float, float, str]:
-    """Run ``command``; ``(wall seconds from start to exit, peak RSS MiB of its process tree, its stdout)``."""
+class Run(NamedTuple):
+    """One process: wall seconds from start to exit, CPU seconds (user + system), peak RSS MiB, its stdout."""
+
+    seconds: float
+    cpu: float
+    mib: float
+    output: str
+
+
+def best(runs: list[Run]) -> Run:
+    """The fastest wall and CPU times of repeated runs, with the highest peak RSS."""
+    return Run(min(r.seconds for r in runs), min(r.cpu for r in runs), max(r.mib for r in runs), runs[0].output)
+
+
+def timed(command: list[str], env: dict[str, str]) -> Run:
+    """Run ``command`` and measure it (see :class:`Run`)."""
     with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
         start = time.perf_counter()
         process = subprocess.Popen(command, env=env, stdout=stdout, stderr=stderr, text=True)
@@ -93,10 +108,10 @@ def timed(command: list[str], env: dict[str, str]) -> tuple[float, float, str]:
         if process.returncode:
             raise SystemExit(f"{command[:3]} failed ({process.returncode}):\n{stderr.read()[-3000:]}")
         output = stdout.read()
-    return seconds, max(tree_peak, usage.ru_maxrss * 1024) / 2**20, output
+    return Run(seconds, usage.ru_utime + usage.ru_stime, max(tree_peak, usage.ru_maxrss * 1024) / 2**20, output)
 
 
-def run_ours(records: Path, out: Path, seed: int) -> tuple[float, float, str]:
+def run_ours(records: Path, out: Path, seed: int) -> Run:
     """Time ``bagel format records --mode random`` as a process of this interpreter's ``bagel``."""
     bagel = shutil.which("bagel", path=str(Path(sys.executable).parent)) or "bagel"
     command = [sys.executable, bagel, "-q", "format", str(records), "--out", str(out), "--mode", "random",
@@ -104,7 +119,7 @@ def run_ours(records: Path, out: Path, seed: int) -> tuple[float, float, str]:
     return timed(command, dict(os.environ))
 
 
-def run_original(checkout: Path, rows: Path, out: Path, seed: int) -> tuple[float, float, str]:
+def run_original(checkout: Path, rows: Path, out: Path, seed: int) -> Run:
     """Time bagel v0.3's ``format_io`` over ``rows`` (see the module docstring) in a fresh datasets cache."""
     with tempfile.TemporaryDirectory(prefix="hf-datasets-") as cache:
         env = dict(os.environ, PYTHONPATH=str(checkout), HF_DATASETS_CACHE=cache, HF_HUB_OFFLINE="1",
@@ -126,11 +141,13 @@ def main() -> None:
     parser.add_argument("--original", type=Path, help="checkout of jondurbin/bagel v0.3 (holding bagel/data.py)")
     parser.add_argument("--workdir", type=Path, help="where inputs and outputs go (default: a temporary dir)")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--repeat", type=int, default=1, help="runs per side; the fastest is shown (RSS: highest)")
     args = parser.parse_args()
     if args.original and not (args.original / "bagel" / "data.py").is_file():
         raise SystemExit(f"{args.original}: no bagel/data.py (expected a checkout of jondurbin/bagel v0.3)")
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="render-vs-original-"))
-    print(f"{'rows':>9}  {'ours s':>8}  {'ours MiB':>8}  {'v0.3 s':>8}  {'v0.3 MiB':>8}  {'speed-up':>8}  {'RSS ratio':>9}")
+    print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start; best of {args.repeat}")
+    print(f"{'rows':>9}  {'side':>4}  {'wall s':>7}  {'CPU s':>7}  {'peak MiB':>8}")
     for n in args.sizes:
         folder = workdir / str(n)
         folder.mkdir(parents=True, exist_ok=True)
@@ -138,15 +155,17 @@ def main() -> None:
         rows, records = folder / "rows.jsonl", folder / "records.jsonl"
         (folder / "ours").mkdir(exist_ok=True)
         (folder / "original").mkdir(exist_ok=True)
-        ours_s, ours_mib, ours_out = run_ours(records, folder / "ours", args.seed)
-        line = f"{n:>9,}  {ours_s:>8.2f}  {ours_mib:>8,.0f}"
+        sides = {"ours": lambda: run_ours(records, folder / "ours", args.seed)}
         if args.original:
-            orig_s, orig_mib, orig_out = run_original(args.original.resolve(), rows, folder / "original", args.seed)
-            line += f"  {orig_s:>8.2f}  {orig_mib:>8,.0f}  {orig_s / ours_s:>7.1f}x  {ours_mib / orig_mib:>8.2f}x"
-        print(line, flush=True)
-        print("    ours: " + " | ".join(ours_out.split("\n")).strip(" |"))
+            sides["v0.3"] = lambda: run_original(args.original.resolve(), rows, folder / "original", args.seed)
+        results = {side: best([run() for _ in range(args.repeat)]) for side, run in sides.items()}
+        for side, result in results.items():
+            print(f"{n:>9,}  {side:>4}  {result.seconds:>7.2f}  {result.cpu:>7.2f}  {result.mib:>8,.0f}    "
+                  + " | ".join(result.output.strip().split("\n")))
         if args.original:
-            print("    v0.3: " + orig_out.strip())
+            ours, original = results["ours"], results["v0.3"]
+            print(f"{n:>9,}  v0.3/ours: wall {original.seconds / ours.seconds:.1f}x, CPU {original.cpu / ours.cpu:.1f}x; "
+                  f"ours/v0.3 peak RSS {ours.mib / original.mib:.2f}x", flush=True)
     if not args.workdir:
         shutil.rmtree(workdir)
 
