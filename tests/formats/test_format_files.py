@@ -9,7 +9,9 @@ import sys
 from collections import Counter
 
 import pytest
+from typer.testing import CliRunner
 
+from bagel.cli import app
 from bagel.errors import UserError
 from bagel.formats import files
 from bagel.formats.files import _arrow_block, read_records
@@ -140,3 +142,12 @@ def test_format_imports_no_pandas(tmp_path):
         "assert 'pandas' not in sys.modules, 'pandas imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_format_reports_a_bad_record_met_on_the_reading_thread(tmp_path):
+    path = tmp_path / "records.jsonl"
+    path.write_text(GOOD + '\n{"id": "a", "confidence": "high"}\n')
+    result = CliRunner().invoke(app, ["-q", "format", str(path), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert result.output.startswith(f"error: {path}: lines 1-2 are not unified records")
+    assert not (tmp_path / "out" / "sft.parquet").exists()
