@@ -65,7 +65,8 @@ class _Columns:
 
 
 def _string_array(values: list[str]) -> pa.StringArray:
-    """``pa.array(values, pa.string())`` without its check for pandas objects, which imports pandas (0.4 s)."""
+    """``pa.array(values, pa.string())`` without its check for pandas objects, which imports pandas (0.4 s),
+    through pyarrow's ``StringBuilder`` (in ``pyarrow.lib`` since pyarrow 1.0, not re-exported)."""
     builder = pa.lib.StringBuilder()
     builder.append_values(values)
     return builder.finish()
