@@ -93,34 +93,38 @@ def phase_near(path: Path, limit: int | None) -> dict:
     return {"dropped": dropped, "bands": f"{index.bands}x{index.rows}"}
 
 
-def _write_kept(path: Path, masks: list[np.ndarray]) -> None:
-    """Copy the kept rows to a new parquet file, as the dedup step writes its output."""
-    mask, out = np.concatenate(masks), path.with_name(path.stem + ".kept.parquet")
-    offset = 0
-    with pq.ParquetWriter(out, RECORD_SCHEMA) as writer:
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH):
-            writer.write_table(pa.Table.from_batches([batch]).filter(pa.array(mask[offset: offset + batch.num_rows])))
-            offset += batch.num_rows
-    out.unlink()
+def _dedup_step(path: Path, near: bool) -> dict:
+    """bagel's dedup step as a build runs it (``bagel.pipeline.steps.dedup_step``, the build's 512 MB budget),
+    over one source of the ``path`` rows: exact dedup by id, with ``near`` the near pass, then the kept rows
+    written to the step's parquet output and the removals file."""
+    import yaml
+
+    from bagel.config import load_recipe
+    from bagel.pipeline.result import StepResult
+    from bagel.pipeline.steps import dedup_step
+    from bagel.sources.base import Source
+
+    root = path.parent / ("near_step" if near else "exact_step")
+    root.mkdir()
+    (root / "x.jsonl").write_text("")  # the recipe only carries the dedup settings here
+    settings = {"near": {"enabled": near, "threshold": THRESHOLD, "num_perm": NUM_PERM, "ngram": NGRAM}}
+    (root / "r.yaml").write_text(yaml.safe_dump({
+        "name": "bench", "sources": [{"name": "x", "shape": "records", "path": "x.jsonl"}],
+        "decontamination": {"enabled": False}, "dedup": settings}))
+    recipe = load_recipe(root / "r.yaml")
+    rows = pq.ParquetFile(path).metadata.num_rows
+    source = Source("synth", "sft", 1, "", "", convert_row=lambda row, ctx: None)
+    [result] = dedup_step(recipe, [(source, StepResult("sample", "synth", path, "synth", rows, rows))], root,
+                          512 << 20)
+    return {"dropped": result.dropped, "kept": result.kept}
 
 
 def phase_exact_step(path: Path, _limit: int) -> dict:
-    seen = SeenSet()
-    masks = [seen.filter(batch.column("id").to_pylist(), check=True, add=True) for batch in _batches(path)]
-    _write_kept(path, masks)
-    return {"dropped": int(sum((~m).sum() for m in masks))}
+    return _dedup_step(path, near=False)
 
 
 def phase_near_step(path: Path, _limit: int) -> dict:
-    seen, index, rows, masks = SeenSet(), NearIndex(THRESHOLD, NUM_PERM, NGRAM), 0, []
-    for batch in _batches(path):
-        mask = seen.filter(batch.column("id").to_pylist(), check=True, add=True)
-        live = np.flatnonzero(mask)
-        mask[live[index.filter(key_texts(batch.take(live)), rows + live, check=True, add=True) >= 0]] = False
-        masks.append(mask)
-        rows += batch.num_rows
-    _write_kept(path, masks)
-    return {"dropped": int(sum((~m).sum() for m in masks))}
+    return _dedup_step(path, near=True)
 
 
 def phase_datasketch(path: Path, limit: int) -> dict:

@@ -20,7 +20,6 @@ rows, the one with the smallest reference is named (callers number rows in load 
 from __future__ import annotations
 
 import functools
-import itertools
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +31,8 @@ from bagel.dedup import SortedRuns
 _WORD = np.zeros(256, dtype=bool)  # bytes that are part of a word: ASCII letters and digits, any non-ASCII byte
 _WORD[[*range(48, 58), *range(65, 91), *range(97, 123), *range(128, 256)]] = True
 SEED = 1
+SLICE_BYTES = 256 << 10  # text per signature slice: its arrays (~40 bytes per text byte) stay in cache
+DENSIFY_TRIES = 64  # random donor bins tried per empty bin before the row's first filled bin
 _M1, _M2, _GOLDEN = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB), np.uint64(0x9E3779B97F4A7C15)
 _PRIME = np.uint64(1099511628211)
 # Recall-leaning LSH (datasketch's default is 0.5/0.5): at threshold 0.8, num_perm 128, ngram 5 this gives
@@ -53,15 +54,17 @@ def normalised_bytes(texts) -> tuple[np.ndarray, np.ndarray]:
            else np.zeros(0, dtype=np.uint8))
     bounds = offsets - offsets[0]
     word = _WORD[raw]
-    after_word = np.r_[False, word[:-1]]
+    after_word = np.empty_like(word)
+    after_word[:1] = False
+    after_word[1:] = word[:-1]
     after_word[bounds[:-1][bounds[:-1] < len(raw)]] = False  # a text never starts with a separator
-    keep = word | after_word  # a separator run becomes its first byte
-    data = np.where(word, raw, np.uint8(32))[keep]
-    bounds = np.r_[0, np.cumsum(keep)][bounds]
+    kept = np.flatnonzero(word | after_word)  # a separator run becomes its first byte
+    data = np.where(word[kept], raw[kept], np.uint8(32))
+    bounds = np.searchsorted(kept, bounds)  # each text's bounds among the kept bytes
     ends = bounds[1:]
     trailing = (ends > bounds[:-1]) & (data[np.maximum(ends - 1, 0)] == 32) if len(data) else ends < 0
     data = np.delete(data, ends[trailing] - 1)
-    bounds = bounds - np.r_[0, np.cumsum(trailing)]
+    bounds = bounds - np.r_[0, np.cumsum(trailing, dtype=np.int64)]
     return data, bounds
 
 
@@ -96,59 +99,111 @@ def mix64(values: np.ndarray) -> np.ndarray:
     """splitmix64's finaliser over a uint64 array (a well-spread 64-bit hash of each value)."""
     with np.errstate(over="ignore"):
         z = values + _GOLDEN
-        z = (z ^ (z >> np.uint64(30))) * _M1
-        z = (z ^ (z >> np.uint64(27))) * _M2
-        return z ^ (z >> np.uint64(31))
+        z ^= z >> np.uint64(30)
+        z *= _M1
+        z ^= z >> np.uint64(27)
+        z *= _M2
+        z ^= z >> np.uint64(31)
+        return z
 
 
-def _short_hash(data: bytes, ngram: int) -> int:
-    """The rolling hash of ``data`` padded with zero bytes to ``ngram`` (as the numpy windows compute it)."""
-    value = 0
-    for byte in data.ljust(ngram, b"\0"):
-        value = (value * int(_PRIME) + byte) & 0xFFFFFFFFFFFFFFFF
-    return value
+def _window_hashes(buffer: np.ndarray, count: int, ngram: int, stride: int = 1) -> np.ndarray:
+    """A 64-bit hash of the ``ngram`` bytes at each of ``count`` positions ``stride`` bytes apart in ``buffer``
+    (uint8, with at least 8 bytes after the last window): the bytes read 8 at a time as little-endian
+    words (a short last word masked), each folded in with :func:`mix64`."""
+    hashed = np.full(count, SEED, dtype=np.uint64)
+    for at in range(0, ngram, 8):
+        words = np.ndarray((count,), dtype="<u8", buffer=buffer, offset=at, strides=(stride,))  # unaligned reads
+        width = min(8, ngram - at)
+        hashed ^= words & np.uint64((1 << (8 * width)) - 1)
+        hashed = mix64(hashed)
+    return hashed
 
 
 def shingle_hashes(texts, ngram: int) -> tuple[np.ndarray, np.ndarray]:
     """The hashed byte ``ngram`` s of every normalised text, flat, and each row's offsets (``len+1``).
 
-    A text shorter than ``ngram`` bytes is one shingle; an empty text has none.
+    A text shorter than ``ngram`` bytes is one shingle (its bytes padded with zeros); an empty text has none.
     """
     data, bounds = normalised_bytes(texts)
     lengths = np.diff(bounds).astype(np.int64)
     counts = np.where(lengths >= ngram, lengths - ngram + 1, (lengths > 0).astype(np.int64))
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.uint64)
-    total = int(counts.sum())
-    if not total:
-        return np.zeros(0, dtype=np.uint64), offsets
-    rolling = np.zeros(max(len(data) - ngram + 1, 1), dtype=np.uint64)
-    if len(data) >= ngram:
-        wide = data.astype(np.uint64)
-        with np.errstate(over="ignore"):
-            for k in range(ngram):  # polynomial hash of each window, wrapping at 2**64
-                rolling *= _PRIME
-                rolling += wide[k: k + len(rolling)]
-    row_ends = np.repeat(bounds[1:], lengths)[: len(rolling)]  # the end of the text each byte is in
-    hashed = rolling[np.arange(len(row_ends)) + ngram <= row_ends]  # windows that stay inside their text
+    hashed = np.empty(int(counts.sum()), dtype=np.uint64)
+    inside = np.ones(len(data), dtype=bool)  # the windows that start here stay inside their text
+    starts, ends = bounds[:-1], bounds[1:]
+    for back in range(1, ngram):  # not the last ngram-1 bytes of a text (all of a short one)
+        at = ends - back
+        inside[at[at >= starts]] = False
     short = np.flatnonzero((lengths > 0) & (lengths < ngram))
-    if len(short):  # one shingle each, at its place among the others
-        values = [_short_hash(data[bounds[row]: bounds[row + 1]].tobytes(), ngram) for row in short]
-        hashed = np.insert(hashed, offsets[short].astype(np.int64) - np.arange(len(short)),
-                           np.array(values, dtype=np.uint64))
+    is_short = np.zeros(len(hashed), dtype=bool)
+    is_short[offsets[short].astype(np.int64)] = True
+    hashed[~is_short] = _window_hashes(np.r_[data, np.zeros(8, np.uint8)], len(data), ngram)[inside]
+    if len(short):  # each copied to its own zero-padded ngram bytes
+        size = lengths[short]
+        first = np.repeat(np.cumsum(size) - size, size)
+        within = np.arange(int(size.sum())) - first
+        padded = np.zeros(len(short) * ngram + 8, dtype=np.uint8)
+        padded[np.repeat(np.arange(len(short)) * ngram, size) + within] = data[np.repeat(bounds[short], size) + within]
+        hashed[is_short] = _window_hashes(padded, len(short), ngram, stride=ngram)
     return hashed, offsets
 
 
-def signatures(texts: list[str], ngram: int, num_perm: int) -> tuple[np.ndarray, np.ndarray]:
-    """MinHash signatures (uint32, ``rows x num_perm``) and which rows have any shingle."""
-    import rensa
+@functools.lru_cache
+def _donors(num_perm: int) -> np.ndarray:
+    """``[try, bin]``: the bin an empty bin borrows from at each try (the same for every row)."""
+    tries = np.arange(DENSIFY_TRIES, dtype=np.uint64)[:, None] * np.uint64(num_perm)
+    return (mix64(tries + np.arange(num_perm, dtype=np.uint64)) % np.uint64(num_perm)).astype(np.int64)
 
+
+def signatures(texts, ngram: int, num_perm: int) -> tuple[np.ndarray, np.ndarray]:
+    """One-permutation MinHash signatures (uint32, ``rows x num_perm``) and which rows have any shingle.
+
+    Each shingle hash falls in one of ``num_perm`` bins (by its high 32 bits) and each bin keeps the least
+    low 32 bits that fall in it; an empty bin borrows the value of a filled bin of the same row, picked by
+    a hash of (bin, try) until one is filled (optimal densification, Shrivastava 2017), so rows with equal
+    shingle sets get equal signatures and the chance that two rows agree on a bin is their Jaccard similarity.
+    """
     tokens, offsets = shingle_hashes(texts, ngram)
-    has = np.diff(offsets) > 0
-    if not len(texts):
-        return np.zeros((0, num_perm), dtype=np.uint32), has
-    matrix = rensa.RMinHash.digest_matrix_from_flat_token_hashes(tokens, offsets, num_perm, SEED)
-    flat = np.fromiter(itertools.chain.from_iterable(matrix.to_rows()), dtype=np.uint32, count=len(texts) * num_perm)
-    return flat.reshape(len(texts), num_perm), has
+    counts = np.diff(offsets).astype(np.int64)
+    rows, has = len(counts), counts > 0
+    cells = np.repeat(np.arange(rows, dtype=np.int64) * num_perm, counts)
+    bins = tokens >> np.uint64(32)
+    bins *= np.uint64(num_perm)
+    bins >>= np.uint64(32)
+    cells += bins.view(np.int64)
+    sigs = np.full(rows * num_perm, np.iinfo(np.uint32).max, dtype=np.uint32)
+    np.minimum.at(sigs, cells, tokens.astype(np.uint32))
+    filled = np.zeros(rows * num_perm, dtype=bool)
+    filled[cells] = True
+    empty = np.flatnonzero(~filled & np.repeat(has, num_perm))
+    donors = _donors(num_perm)
+    for attempt in range(DENSIFY_TRIES):
+        if not len(empty):
+            break
+        bins = empty % num_perm
+        donor = empty - bins + donors[attempt, bins]
+        found = filled[donor]
+        sigs[empty[found]] = sigs[donor[found]]
+        empty = empty[~found]
+    # the rare bins still empty (rows with very few shingles) take the row's first filled bin
+    rows_left = empty // num_perm
+    sigs[empty] = sigs[rows_left * num_perm + np.argmax(filled.reshape(rows, num_perm)[rows_left], axis=1)]
+    return sigs.reshape(rows, num_perm), has
+    return sigs, has
+
+
+def text_slices(texts: pa.Array, budget: int) -> list[tuple[int, int]]:
+    """``(start, stop)`` row ranges of ``texts`` covering it in order, each of about ``budget`` bytes of text
+    (at least one row), so the arrays of a slice stay in the CPU's cache."""
+    lengths = pc.fill_null(pc.binary_length(texts), 0).to_numpy(zero_copy_only=False).astype(np.int64)
+    ends = np.cumsum(lengths)
+    cuts, start = [], 0
+    while start < len(texts):
+        stop = max(int(np.searchsorted(ends, (ends[start - 1] if start else 0) + budget, side="right")), start + 1)
+        cuts.append((start, stop))
+        start = stop
+    return cuts
 
 
 def _area(y: np.ndarray, x: np.ndarray) -> float:
@@ -176,12 +231,11 @@ def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
 
 def band_keys(sigs: np.ndarray, bands: int, rows: int) -> np.ndarray:
     """One 64-bit key per band of each signature (``rows x bands``); the band's number is part of it."""
-    keys = np.empty((len(sigs), bands), dtype=np.uint64)
-    for band in range(bands):
-        h = np.full(len(sigs), band + 1, dtype=np.uint64)
-        for col in range(band * rows, (band + 1) * rows):
-            h = mix64(h ^ sigs[:, col].astype(np.uint64))
-        keys[:, band] = h
+    banded = sigs[:, : bands * rows].reshape(len(sigs), bands, rows)
+    keys = np.repeat(np.arange(1, bands + 1, dtype=np.uint64)[None, :], len(sigs), axis=0)
+    for col in range(rows):
+        keys ^= banded[:, :, col]
+        keys = mix64(keys)
     return keys
 
 
@@ -194,10 +248,15 @@ class NearIndex:
         self.bands, self.rows = lsh_params(threshold, num_perm)
         self.store = SortedRuns(memory_budget, spill_dir, payload=True)
 
-    def keys(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """The band keys of ``texts`` and which have any shingle (rows without one are never near copies)."""
-        sigs, has = signatures(texts, self.ngram, self.num_perm)
-        return band_keys(sigs, self.bands, self.rows), has
+    def keys(self, texts) -> tuple[np.ndarray, np.ndarray]:
+        """The band keys of ``texts`` (strings or an Arrow string array) and which have any shingle (rows
+        without one are never near copies); computed over slices of about :data:`SLICE_BYTES` of text."""
+        texts = _array(texts if isinstance(texts, (pa.Array, pa.ChunkedArray)) else pa.array(texts, pa.string()))
+        keys, has = np.empty((len(texts), self.bands), dtype=np.uint64), np.empty(len(texts), dtype=bool)
+        for start, stop in text_slices(texts, SLICE_BYTES):
+            sigs, has[start:stop] = signatures(texts.slice(start, stop - start), self.ngram, self.num_perm)
+            keys[start:stop] = band_keys(sigs, self.bands, self.rows)
+        return keys, has
 
     def add(self, keys: np.ndarray, refs: np.ndarray) -> None:
         """Remember rows (their band keys) under ``refs``."""
