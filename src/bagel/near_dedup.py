@@ -26,7 +26,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from bagel.dedup import SortedRuns
 
 _WORD = np.zeros(256, dtype=bool)  # bytes that are part of a word: ASCII letters and digits, any non-ASCII byte
 _WORD[[*range(48, 58), *range(65, 91), *range(97, 123), *range(128, 256)]] = True
@@ -239,14 +238,12 @@ def band_keys(sigs: np.ndarray, bands: int, rows: int) -> np.ndarray:
     return keys
 
 
-class NearIndex:
-    """The band keys of every kept row, each with a reference (an int64 the caller chooses) to that row."""
+class BandKeys:
+    """The LSH band keys of texts under one near-dedup setting (``threshold``, ``num_perm``, ``ngram``)."""
 
-    def __init__(self, threshold: float, num_perm: int, ngram: int, memory_budget: int = 256 << 20,
-                 spill_dir: Path | None = None):
+    def __init__(self, threshold: float, num_perm: int, ngram: int):
         self.ngram, self.num_perm = ngram, num_perm
         self.bands, self.rows = lsh_params(threshold, num_perm)
-        self.store = SortedRuns(memory_budget, spill_dir, payload=True)
 
     def keys(self, texts) -> tuple[np.ndarray, np.ndarray]:
         """The band keys of ``texts`` (strings or an Arrow string array) and which have any shingle (rows
@@ -258,57 +255,51 @@ class NearIndex:
             keys[start:stop] = band_keys(sigs, self.bands, self.rows)
         return keys, has
 
-    def add(self, keys: np.ndarray, refs: np.ndarray) -> None:
-        """Remember rows (their band keys) under ``refs``."""
-        if len(keys):
-            self.store.add(keys.reshape(-1), np.repeat(refs, keys.shape[1]))
 
-    def filter(self, texts: list[str], refs: np.ndarray, *, check: bool, add: bool) -> np.ndarray:
-        """For each row, the ref of the earlier kept row it nearly copies, or -1; kept rows are added
-        (with ``add``). ``check`` False: nothing is a copy (the rows are only remembered)."""
-        return self.match(*self.keys(texts), refs, check=check, add=add)
+def shared_members(keys: np.ndarray, refs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The ``(key, ref)`` pairs whose key more than one pair has (only those can make a near copy)."""
+    order = np.argsort(keys, kind="stable")
+    keys, refs = keys[order], refs[order]
+    shared = np.zeros(len(keys), dtype=bool)
+    if len(keys) > 1:
+        same = keys[1:] == keys[:-1]
+        shared[1:] |= same
+        shared[:-1] |= same
+    return keys[shared], refs[shared]
 
-    def find(self, keys: np.ndarray, has: np.ndarray) -> np.ndarray:
-        """For each row (its band keys), the smallest ref of the stored rows sharing a band with it, or -1."""
-        matched = np.full(len(keys), -1, dtype=np.int64)
-        if len(keys):
-            found, values = self.store.lookup(keys.reshape(-1))
-            found, values = found.reshape(keys.shape), values.reshape(keys.shape)
-            hit = found.any(axis=1) & has
-            smallest = np.where(found, values, np.iinfo(np.int64).max).min(axis=1)
-            matched[hit] = smallest[hit]
-        return matched
 
-    def match(self, keys: np.ndarray, has: np.ndarray, refs: np.ndarray, *, check: bool, add: bool) -> np.ndarray:
-        """:meth:`filter` over band keys already computed (see :meth:`keys`)."""
-        matched = np.full(len(keys), -1, dtype=np.int64)
-        if check and len(keys):
-            matched = self.find(keys, has)
-            self._within_batch(keys, has, refs, matched)
-        if add:
-            keep = (matched < 0) & has
-            self.add(keys[keep], refs[keep])
-        return matched
+EXCLUDE, CHECK_ADD, ADD, NONE = range(4)  # a row's part in the near pass, by the file (its ref's number) it is in
 
-    @staticmethod
-    def _within_batch(keys: np.ndarray, has: np.ndarray, refs: np.ndarray, matched: np.ndarray) -> None:
-        """Mark rows that nearly copy an earlier kept row of the same batch (in order)."""
-        open_rows = np.flatnonzero((matched < 0) & has)
-        if len(open_rows) < 2:
-            return
-        flat = keys[open_rows].reshape(-1)
-        values, counts = np.unique(flat, return_counts=True)
-        shared = values[counts > 1]
-        if not len(shared):
-            return
-        owners: dict[int, int] = {}
-        is_shared = np.isin(keys[open_rows], shared)
-        for index in np.flatnonzero(is_shared.any(axis=1)):
-            row = open_rows[index]
-            row_keys = keys[row][is_shared[index]].tolist()
-            hits = [owners[k] for k in row_keys if k in owners]
-            if hits:
-                matched[row] = min(hits)
-            else:
-                for k in row_keys:
-                    owners.setdefault(k, int(refs[row]))
+
+def resolve_in_order(keys: np.ndarray, refs: np.ndarray, roles: np.ndarray, file_shift: int) -> np.ndarray:
+    """The near copies among rows given by their shared band keys (``(key, ref)`` pairs, as
+    :func:`shared_members` gives them): ``(ref of the copy, ref of the row it copies)`` pairs.
+
+    Rows are visited in ref order; ``roles[ref >> file_shift]`` says what each does: an :data:`EXCLUDE` row
+    (of an exclude set) is held; a row sharing a band with a held row copies the smallest such ref; else a
+    :data:`CHECK_ADD` row sharing a band with a kept row (of a :data:`CHECK_ADD` or :data:`ADD` file)
+    copies the smallest such ref; rows that copy nothing are kept, and :data:`NONE` rows are neither
+    checked against kept rows nor kept.
+    """
+    order = np.lexsort((keys, refs))
+    keys, refs = keys[order].tolist(), refs[order]
+    starts = np.flatnonzero(np.r_[True, refs[1:] != refs[:-1]]) if len(refs) else np.zeros(0, dtype=np.int64)
+    stops = np.r_[starts[1:], len(refs)].tolist()
+    held: dict[int, int] = {}  # band key -> smallest ref of an exclude-set row
+    kept: dict[int, int] = {}  # band key -> smallest ref of a kept row
+    copies = []
+    for start, stop, ref in zip(starts.tolist(), stops, refs[starts].tolist()):
+        row_keys, role = keys[start:stop], roles[ref >> file_shift]
+        if role == EXCLUDE:
+            for k in row_keys:
+                held.setdefault(k, ref)
+            continue
+        copied = [held[k] for k in row_keys if k in held]
+        if not copied and role == CHECK_ADD:
+            copied = [kept[k] for k in row_keys if k in kept]
+        if copied:
+            copies.append((ref, min(copied)))
+        elif role != NONE:
+            for k in row_keys:
+                kept.setdefault(k, ref)
+    return np.array(copies, dtype=np.int64).reshape(-1, 2)
