@@ -42,7 +42,6 @@ import pyarrow.parquet as pq
 sys.path.insert(0, str(Path(__file__).parent))
 from synth import record  # noqa: E402
 
-from bagel.dedup import SeenSet  # noqa: E402
 from bagel.near_dedup import (CHECK_ADD, FALSE_NEGATIVE_WEIGHT, FALSE_POSITIVE_WEIGHT, band_keys,  # noqa: E402
                               key_texts, lsh_params, resolve_in_order, shared_members, shingle_hashes)
 from bagel.records import RECORD_SCHEMA  # noqa: E402

@@ -20,12 +20,10 @@ rows, the one with the smallest reference is named (callers number rows in load 
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-
 
 _WORD = np.zeros(256, dtype=bool)  # bytes that are part of a word: ASCII letters and digits, any non-ASCII byte
 _WORD[[*range(48, 58), *range(65, 91), *range(97, 123), *range(128, 256)]] = True

@@ -188,12 +188,21 @@ def exclude_by_id(recipe: Recipe, ordered: list, masks: list[np.ndarray], exclud
     return out
 
 
+def apply_copies(names: list[str], mask: np.ndarray, dropped: Counter, copies: np.ndarray) -> list[tuple[int, int]]:
+    """Drop one source's near copies (``(ref, copied ref)`` rows) from its ``mask``, counting each reason in
+    ``dropped``: the pairs, in load order."""
+    pairs = copies.tolist()
+    for ref, copied in pairs:
+        mask[ref & ROW_MASK] = False
+        dropped[drop_reason(names, copied)] += 1
+    return [tuple(pair) for pair in pairs]
+
+
 def near_pass(recipe: Recipe, ordered: list, passes: list[tuple[np.ndarray, Counter]], excluded: list[Path],
               folder: Path, partitions: int) -> list[tuple[np.ndarray, Counter, list[tuple[int, int]]]]:
     """The near pass over the live rows of every source (``passes``: mask and drops so far), serially in
     ``partitions`` band-key partitions under ``folder``: per source (mask, drops, [(dropped ref, copied ref)])."""
     names = [e.name for e in recipe.exclude]
-    roles = near_roles(recipe, ordered, len(excluded))
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     files = [*excluded, *(previous.path for _, previous in ordered)]
@@ -202,14 +211,65 @@ def near_pass(recipe: Recipe, ordered: list, passes: list[tuple[np.ndarray, Coun
         split_band_keys(str(files[number]), number, lives[number], recipe, str(folder), partitions)
     for part in range(partitions):
         shared_partition(str(folder), part)
-    out = [(mask.copy(), Counter(dropped), []) for mask, dropped in passes]
-    for ref, copied in near_copies(str(folder), partitions, roles).tolist():
-        mask, dropped, drops = out[(ref >> FILE_SHIFT) - len(excluded)]
-        mask[ref & ROW_MASK] = False
-        dropped[drop_reason(names, copied)] += 1
-        drops.append((ref, copied))
+    copies = near_copies(str(folder), partitions, near_roles(recipe, ordered, len(excluded)))
+    owners = (copies[:, 0] >> FILE_SHIFT) - len(excluded)
+    out = []
+    for pos, (mask, dropped) in enumerate(passes):
+        mask, dropped = mask.copy(), Counter(dropped)
+        out.append((mask, dropped, apply_copies(names, mask, dropped, copies[owners == pos])))
     shutil.rmtree(folder, ignore_errors=True)
     return out
+
+
+def split_source(recipe: Recipe, ordered: list, pos: int, folder: str, partitions: int, exclude_sets: int) -> int:
+    """A task of the partitioned near pass: :func:`split_band_keys` of one source's live rows, read from the
+    exact partitions' drop files under ``folder`` (:mod:`bagel.pipeline.partitioned_dedup`)."""
+    from bagel.pipeline.partitioned_dedup import source_drops
+
+    source, previous = ordered[pos]
+    live, _ = source_drops(recipe, source, previous, folder, pos, partitions)
+    return split_band_keys(str(previous.path), exclude_sets + pos, live, recipe, str(Path(folder) / "near"),
+                           partitions)
+
+
+def copies_to_files(recipe: Recipe, ordered: list, folder: str, partitions: int, exclude_sets: int) -> int:
+    """A task of the partitioned near pass: the near copies, one ``near.<pos>.npy`` per source under
+    ``folder/near``; how many."""
+    near_folder = Path(folder) / "near"
+    copies = near_copies(str(near_folder), partitions, near_roles(recipe, ordered, exclude_sets))
+    owners = (copies[:, 0] >> FILE_SHIFT) - exclude_sets
+    for pos in range(len(ordered)):
+        np.save(near_folder / f"near.{pos}.npy", copies[owners == pos])
+    return len(copies)
+
+
+def partitioned_near(recipe: Recipe, ordered: list, folder: Path, partitions: int, excluded: list[Path],
+                     run) -> None:
+    """The near pass in tasks run by ``run(function, argument tuples)`` (an executor's map), after the exact
+    partitions under ``folder``: each file's band keys split by partition (a task per file), the shared
+    keys of each partition (a task each), the copies in load order (one task over the shared keys only),
+    written per source for :func:`source_near_drops`. Tasks return counts: no process holds a mask of
+    another source or more than one partition's keys."""
+    near_folder = folder / "near"
+    shutil.rmtree(near_folder, ignore_errors=True)
+    near_folder.mkdir(parents=True)
+    numbers = taking_part(recipe, ordered, len(excluded))
+    run(split_band_keys, [(str(excluded[n]), n, None, recipe, str(near_folder), partitions)
+                          for n in numbers if n < len(excluded)])
+    run(split_source, [(recipe, ordered, n - len(excluded), str(folder), partitions, len(excluded))
+                       for n in numbers if n >= len(excluded)])
+    run(shared_partition, [(str(near_folder), part) for part in range(partitions)])
+    run(copies_to_files, [(recipe, ordered, str(folder), partitions, len(excluded))])
+
+
+def source_near_drops(recipe: Recipe, ordered: list, pos: int, folder: str, excluded: list[Path], mask: np.ndarray,
+                      dropped: dict) -> tuple[np.ndarray, dict, list[dict]]:
+    """One source's (mask, drops, near-drop records) after :func:`partitioned_near`, from its exact ones."""
+    names = [e.name for e in recipe.exclude]
+    dropped = Counter(dropped)
+    pairs = apply_copies(names, mask, dropped, np.load(Path(folder) / "near" / f"near.{pos}.npy"))
+    files = [*excluded, *(previous.path for _, previous in ordered)]
+    return mask, dict(dropped), near_records(names, ordered, files, pos, pairs)
 
 
 def resolve(files: list[Path], refs: list[int]) -> dict[int, str]:
@@ -229,19 +289,24 @@ def drop_reason(names: list[str], copied_ref: int) -> str:
     return f"excluded:{names[number]}" if number < len(names) else "near_duplicate"
 
 
+def near_records(names: list[str], ordered: list, files: list[Path], pos: int, pairs: list[tuple[int, int]],
+                 resolved: dict[int, str] | None = None) -> list[dict]:
+    """The removal records of source ``pos``'s near drops (``(dropped ref, copied ref)``): each names the
+    dropped row's id and the id and source (or exclude set) it copies."""
+    resolved = resolved if resolved is not None else resolve(files, [ref for pair in pairs for ref in pair])
+    labels = names + [source.name for source, _ in ordered]
+    return [{"source": ordered[pos][0].name, "id": resolved[dropped_ref],
+             "reason": drop_reason(names, copied).split(":")[0], "near_id": resolved[copied],
+             "near_source": labels[copied >> FILE_SHIFT]} for dropped_ref, copied in pairs]
+
+
 def removal_records(names: list[str], ordered: list, files: list[Path],
                     passes: list[tuple[np.ndarray, Counter, list[tuple[int, int]]]]) -> list:
     """Per source ``(mask, drops by reason, near-drop records)`` from ``(mask, drops, [(dropped ref, copied
-    ref)])``: each record names the dropped row's id and the id and source (or exclude set) it copies."""
+    ref)])`` (each referenced file's ids read once for all sources)."""
     resolved = resolve(files, [ref for _, _, drops in passes for pair in drops for ref in pair])
-    labels = names + [source.name for source, _ in ordered]
-    out = []
-    for (source, _), (mask, dropped, drops) in zip(ordered, passes):
-        records = [{"source": source.name, "id": resolved[dropped_ref],
-                    "reason": drop_reason(names, copied).split(":")[0], "near_id": resolved[copied],
-                    "near_source": labels[copied >> FILE_SHIFT]} for dropped_ref, copied in drops]
-        out.append((mask, dropped, records))
-    return out
+    return [(mask, dropped, near_records(names, ordered, files, pos, drops, resolved))
+            for pos, (mask, dropped, drops) in enumerate(passes)]
 
 
 def refine(recipe: Recipe, ordered: list, masks: list[np.ndarray], root: Path,

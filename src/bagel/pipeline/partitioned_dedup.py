@@ -12,9 +12,9 @@
 
 Every task reads and writes files under ``cache/dedup/partitions/`` in the out dir and returns counts
 only, so no process holds more than one partition's ids, or one source's keep-mask. The keep-masks
-and counts equal the local engine's (same hashes, same rule). With near dedup on, the near pass (an
-executor's own, given as ``near``) needs every source's keep-mask after step 2: those are gathered
-(one byte per row) and its results written per source in step 3.
+and counts equal the local engine's (same hashes, same rule). With near dedup on, the near pass runs
+between steps 2 and 3 in tasks of its own (:func:`bagel.pipeline.near.partitioned_near`: band keys
+partitioned the same way), and step 3 drops its copies too.
 """
 
 from __future__ import annotations
@@ -113,27 +113,26 @@ def source_drops(recipe: Recipe, source: Source, previous: StepResult, folder: s
 
 
 def write_source(recipe: Recipe, source: Source, previous: StepResult, entry_key: str, entry: cache.Entry,
-                 folder: str, pos: int, partitions: int) -> StepResult:
-    """Step 3 for one source: drop the rows the partitions dropped and write its dedup output."""
+                 folder: str, pos: int, partitions: int, ordered: list | None = None,
+                 excluded: list[Path] = ()) -> StepResult:
+    """Step 3 for one source: drop the rows the partitions dropped (and, given ``ordered`` and the exclude
+    sets' records, the near pass's copies) and write its dedup output."""
+    from bagel.pipeline.near import source_near_drops
+
     started = time.perf_counter()
     mask, dropped = source_drops(recipe, source, previous, folder, pos, partitions)
-    return write_dedup(recipe, source, previous, entry_key, entry, mask, started, dropped)
-
-
-def write_refined(recipe: Recipe, source: Source, previous: StepResult, entry_key: str, entry: cache.Entry,
-                  mask: np.ndarray, dropped: dict, removals: list[dict]) -> StepResult:
-    """Step 3 after a near pass: write one source's dedup output from its refined mask, drops and removals."""
-    return write_dedup(recipe, source, previous, entry_key, entry, mask, time.perf_counter(), dict(dropped),
-                       removals)
+    removals = []
+    if ordered is not None:
+        mask, dropped, removals = source_near_drops(recipe, ordered, pos, folder, excluded, mask, dropped)
+    return write_dedup(recipe, source, previous, entry_key, entry, mask, started, dropped, removals)
 
 
 def partitioned_dedup(recipe: Recipe, ordered: list[tuple[Source, StepResult]], root: Path, partitions: int,
-                      run: Callable[[Callable, list[tuple]], list], near: Callable | None = None) -> list[StepResult]:
+                      run: Callable[[Callable, list[tuple]], list]) -> list[StepResult]:
     """Priority dedup over ``ordered`` (load order) in ``partitions`` hash partitions, each step's tasks run by
-    ``run(function, argument tuples)`` (an executor's map); one result per source, as the local engine gives.
-    ``near(ordered, masks, dropped, exclude paths)`` is the near pass (when near dedup is on): per source
-    (mask, drops, near-drop records)."""
-    from bagel.pipeline.near import exclude_records
+    ``run(function, argument tuples)`` (an executor's map); one result per source, as the local engine gives
+    (with near dedup on, its pass in the same partitions)."""
+    from bagel.pipeline.near import exclude_records, partitioned_near
 
     entries = dedup_entries(ordered, root, recipe)
     results = [cached_dedup(source, key, entry) for (source, _), (key, entry) in zip(ordered, entries)]
@@ -148,14 +147,11 @@ def partitioned_dedup(recipe: Recipe, ordered: list[tuple[Source, StepResult]], 
         + [(str(path), f"x{k}", partitions, str(folder)) for k, path in enumerate(excluded)])
     run(dedup_partition, [(str(folder), part, policies, len(excluded)) for part in range(partitions)])
     todo = [pos for pos, hit in enumerate(results) if hit is None]
-    if near is not None and recipe.dedup.near.enabled:
-        drops = run(source_drops, [(recipe, *ordered[pos], str(folder), pos, partitions)
-                                   for pos in range(len(ordered))])
-        refined = near(ordered, [mask for mask, _ in drops], [Counter(d) for _, d in drops], excluded)
-        written = run(write_refined, [(recipe, *ordered[pos], *entries[pos], *refined[pos]) for pos in todo])
-    else:
-        written = run(write_source, [(recipe, *ordered[pos], *entries[pos], str(folder), pos, partitions)
-                                     for pos in todo])
+    near = recipe.dedup.near.enabled
+    if near:
+        partitioned_near(recipe, ordered, folder, partitions, excluded, run)
+    written = run(write_source, [(recipe, *ordered[pos], *entries[pos], str(folder), pos, partitions,
+                                  *((ordered, excluded) if near else ())) for pos in todo])
     for pos, result in zip(todo, written):
         results[pos] = result
     shutil.rmtree(folder, ignore_errors=True)
