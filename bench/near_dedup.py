@@ -1,26 +1,33 @@
-"""Near-duplicate dedup against exact dedup, and rensa against datasketch, on synthetic bagel-shaped rows.
+"""Near-duplicate dedup against exact dedup, and bagel's signatures against rensa and datasketch, on
+synthetic bagel-shaped rows.
 
-    python bench/near_dedup.py [N=1000000] [--library-rows 50000]
+    python bench/near_dedup.py [N=1000000] [--library-rows 30000]
 
 Writes N rows of bench/synth.py as records (id, kind, conversations, prompt, text) to a temporary
-parquet file, then runs each phase in its own process (so each peak RSS is its own) and prints
-seconds, rows/s and peak RSS:
+parquet file (and a second one with 1% of them repeated at the end), then runs each phase in its own
+process (so each peak RSS is its own; imports and the recipe load happen before the clock starts)
+and prints seconds, rows/s and peak RSS:
 
-- ``exact``: the dedup step's exact pass (64-bit id hashes in the seen-set), over all N rows;
-- ``near``: bagel's near pass (key text, normalised character 5-grams, rensa MinHash signatures,
-  LSH band keys in bagel's sorted-run store), over all N rows;
-- ``exact_step`` / ``near_step``: the dedup step as a build runs it: exact (and near) pass, then the
-  kept rows copied to a new parquet file;
-- ``rensa`` / ``datasketch``: the library comparison on the first ``--library-rows`` rows, from the
-  same shingle hashes: rensa's bulk digest matrix + bagel's band store, against datasketch's
-  ``MinHash.update_batch`` per row + ``MinHashLSH`` query/insert per row (its in-memory index).
+- ``exact``: the dedup step's exact pass alone (``steps.exact_masks``: the id column, the seen-set);
+- ``near``: the dedup step's near pass alone (``bagel.pipeline.near``: key texts, signatures, band
+  keys split to partition files sized to the build's 512 MB budget, shared keys per partition, the
+  load-order rule), every row live;
+- ``exact_step`` / ``near_step``: bagel's dedup step as a build runs it (``steps.dedup_step``) with
+  near dedup off / on: exact pass, near pass, then the kept rows written to the step's output, which
+  only happens when a row is dropped: synth.py's ids are all distinct, so exact dedup alone writes
+  nothing. ``*_step_rep``: the same over the N rows + 1% exact repeats, where both steps write (as in
+  a real mix, where sources overlap);
+- ``bagel`` / ``rensa`` / ``datasketch`` on the first ``--library-rows`` rows: bagel's near pass; rensa's
+  bulk classic MinHash (``digest_matrix_from_flat_token_hashes``, read out with ``to_rows``, its only
+  way out of Rust) on the same shingle hashes with bagel's band keys and rule; datasketch's
+  ``MinHash.update_batch`` + ``MinHashLSH`` query/insert per row with bagel's bands x rows.
+
+The summary line compares the dedup step with near on against exact only (the issue's target: at
+most 2x), and the passes alone.
 
 Settings: threshold 0.8, num_perm 128, ngram 5 (the recipe defaults).
 
-Measured at N = 1,000,000 (library rows 30,000) on a shared 2-core box under load from other jobs
-(figures vary by +-50% between runs there): exact pass 8.3 s, near pass 90 s (10.9x; peak RSS 783 MB
-vs 531 MB); dedup step with the write 44.8 s exact vs 118 s exact + near (2.6x; 614 vs 867 MB);
-rensa 2.7 s vs datasketch 28.2 s on 30,000 rows (10.5x; 347 vs 423 MB), same LSH bands and rows.
+FIGURES
 """
 
 from __future__ import annotations
@@ -51,17 +58,18 @@ BATCH = 4096
 THRESHOLD, NUM_PERM, NGRAM = 0.8, 128, 5
 
 
-def write_records(n: int, path: Path) -> None:
-    """``n`` rows of bench/synth.py as unified records (streamed)."""
-    rng = random.Random(0)
+def write_records(n: int, path: Path, repeats: int = 0) -> None:
+    """``n`` rows of bench/synth.py as unified records (streamed), then its first ``repeats`` rows again."""
     with pq.ParquetWriter(path, RECORD_SCHEMA) as writer:
-        for start in range(0, n, CHUNK):
-            rows = []
-            for i in range(start, min(n, start + CHUNK)):
-                row = record(rng, i)
-                kind = "dpo" if row["prompt"] else "text" if row["text"] else "sft"
-                rows.append({**row, "kind": kind, "confidence": 1, "system": None})
-            writer.write_table(pa.Table.from_pylist(rows, schema=RECORD_SCHEMA))
+        for count in (n, repeats):
+            rng = random.Random(0)
+            for start in range(0, count, CHUNK):
+                rows = []
+                for i in range(start, min(count, start + CHUNK)):
+                    row = record(rng, i)
+                    kind = "dpo" if row["prompt"] else "text" if row["text"] else "sft"
+                    rows.append({**row, "kind": kind, "confidence": 1, "system": None})
+                writer.write_table(pa.Table.from_pylist(rows, schema=RECORD_SCHEMA))
 
 
 def _batches(path: Path, limit: int | None = None):
@@ -195,9 +203,10 @@ def run_phase(name: str, path: Path, limit: int | None) -> dict:
 
 
 def child(name: str, path: Path, limit: int) -> None:
-    import bagel.pipeline.near  # noqa: F401 - the step's modules imported before the clock starts
-    import bagel.pipeline.steps  # noqa: F401
+    import bagel.pipeline.steps  # noqa: F401 - the step's modules imported before the clock starts
 
+    _recipe(Path(tempfile.mkdtemp(dir=path.parent)), near=True)  # (and the recipe loader's, and the LSH params)
+    lsh_params(THRESHOLD, NUM_PERM)
     started = time.perf_counter()
     counts = PHASES[name](path, limit or None)
     seconds = time.perf_counter() - started
@@ -208,7 +217,7 @@ def child(name: str, path: Path, limit: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("n", nargs="?", type=int, default=1_000_000)
-    parser.add_argument("--library-rows", type=int, default=50_000)
+    parser.add_argument("--library-rows", type=int, default=30_000)
     parser.add_argument("--phase", help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -216,24 +225,29 @@ def main() -> None:
         return child(args.phase, args.data, args.library_rows)
     print(f"threshold {THRESHOLD}, num_perm {NUM_PERM}, ngram {NGRAM}, LSH weights "
           f"(fp {FALSE_POSITIVE_WEIGHT}, fn {FALSE_NEGATIVE_WEIGHT})")
-    print(f"{'phase':>11} {'rows':>9} | {'seconds':>8} {'rows/s':>9} {'peak RSS MB':>11} | counts")
+    print(f"{'phase':>14} {'rows':>9} | {'seconds':>8} {'rows/s':>9} {'peak RSS MB':>11} | counts")
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "records.parquet"
+        path, repeated = Path(tmp) / "records.parquet", Path(tmp) / "repeated" / "records.parquet"
+        repeated.parent.mkdir()
         write_records(args.n, path)
+        write_records(args.n, repeated, args.n // 100)
         results = {}
-        for name, limit in (("exact", None), ("near", None), ("exact_step", None), ("near_step", None),
-                            ("bagel", args.library_rows), ("rensa", args.library_rows),
-                            ("datasketch", args.library_rows)):
-            rows = min(args.n, limit) if limit else args.n
-            r = results[name] = run_phase(name, path, limit)
+        for name, data, limit in (("exact", path, None), ("near", path, None), ("exact_step", path, None),
+                                  ("near_step", path, None), ("exact_step_rep", repeated, None),
+                                  ("near_step_rep", repeated, None), ("bagel", path, args.library_rows),
+                                  ("rensa", path, args.library_rows), ("datasketch", path, args.library_rows)):
+            rows = min(args.n, limit) if limit else pq.ParquetFile(data).metadata.num_rows
+            r = results[name] = run_phase(name.removesuffix("_rep"), data, limit)
             extra = {k: v for k, v in r.items() if k not in ("seconds", "rss_mb")}
-            print(f"{name:>11} {rows:>9,} | {r['seconds']:>8.1f} {rows / r['seconds']:>9,.0f} {r['rss_mb']:>11,.0f} | "
+            print(f"{name:>14} {rows:>9,} | {r['seconds']:>8.1f} {rows / r['seconds']:>9,.0f} {r['rss_mb']:>11,.0f} | "
                   f"{extra}", flush=True)
-    print(f"dedup step with near on / exact only: {results['near_step']['seconds'] / results['exact_step']['seconds']:.2f}x "
-          f"(the issue's target: <= 2x); near pass / exact pass alone: "
-          f"{results['near']['seconds'] / results['exact']['seconds']:.2f}x; on {args.library_rows:,} rows, "
-          f"rensa / bagel time: {results['rensa']['seconds'] / results['bagel']['seconds']:.1f}x, "
-          f"datasketch / bagel: {results['datasketch']['seconds'] / results['bagel']['seconds']:.1f}x")
+    ratio = {name: results[f"near{name}"]["seconds"] / results[f"exact{name}"]["seconds"]
+             for name in ("", "_step", "_step_rep")}
+    print(f"dedup step, near on / exact only (the issue's target: <= 2x): {ratio['_step']:.2f}x on synth.py's "
+          f"rows, {ratio['_step_rep']:.2f}x with 1% exact repeats; near pass / exact pass alone: {ratio['']:.2f}x")
+    seconds = {name: results[name]["seconds"] for name in ("bagel", "rensa", "datasketch")}
+    print(f"on {args.library_rows:,} rows: rensa / bagel time {seconds['rensa'] / seconds['bagel']:.1f}x, "
+          f"datasketch / bagel {seconds['datasketch'] / seconds['bagel']:.1f}x")
 
 
 if __name__ == "__main__":

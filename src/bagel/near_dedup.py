@@ -33,6 +33,7 @@ _WORD = np.zeros(256, dtype=bool)  # bytes that are part of a word: ASCII letter
 _WORD[[*range(48, 58), *range(65, 91), *range(97, 123), *range(128, 256)]] = True
 SEED = 1
 SLICE_BYTES = 256 << 10  # text per signature slice: its arrays (~40 bytes per text byte) stay in cache
+EMPTY = np.uint32(0xFFFFFFFF)  # the value of a bin no shingle fell in
 DENSIFY_TRIES = 64  # random donor bins tried per empty bin before the row's first filled bin
 _M1, _M2, _GOLDEN = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB), np.uint64(0x9E3779B97F4A7C15)
 # Recall-leaning LSH (datasketch's default is 0.5/0.5): at threshold 0.8, num_perm 128, ngram 5 this gives
@@ -111,12 +112,12 @@ def _window_hashes(buffer: np.ndarray, count: int, ngram: int, stride: int = 1) 
     """A 64-bit hash of the ``ngram`` bytes at each of ``count`` positions ``stride`` bytes apart in ``buffer``
     (uint8, with at least 8 bytes after the last window): the bytes read 8 at a time as little-endian
     words (a short last word masked), each folded in with :func:`mix64`."""
-    hashed = np.full(count, SEED, dtype=np.uint64)
+    hashed = np.uint64(SEED)
     for at in range(0, ngram, 8):
         words = np.ndarray((count,), dtype="<u8", buffer=buffer, offset=at, strides=(stride,))  # unaligned reads
-        width = min(8, ngram - at)
-        hashed ^= words & np.uint64((1 << (8 * width)) - 1)
-        hashed = mix64(hashed)
+        word = words & np.uint64((1 << (8 * min(8, ngram - at))) - 1)
+        word ^= hashed
+        hashed = mix64(word)
     return hashed
 
 
@@ -172,10 +173,9 @@ def signatures(texts, ngram: int, num_perm: int) -> tuple[np.ndarray, np.ndarray
     bins *= np.uint64(num_perm)
     bins >>= np.uint64(32)
     cells += bins.view(np.int64)
-    sigs = np.full(rows * num_perm, np.iinfo(np.uint32).max, dtype=np.uint32)
+    sigs = np.full(rows * num_perm, EMPTY, dtype=np.uint32)
     np.minimum.at(sigs, cells, tokens.astype(np.uint32))
-    filled = np.zeros(rows * num_perm, dtype=bool)
-    filled[cells] = True
+    filled = sigs != EMPTY  # (a bin whose least value is EMPTY itself borrows one: as likely as a 32-bit collision)
     empty = np.flatnonzero(~filled & np.repeat(has, num_perm))
     donors = _donors(num_perm)
     for attempt in range(DENSIFY_TRIES):

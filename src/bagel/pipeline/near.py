@@ -114,10 +114,10 @@ def split_band_keys(path: str, number: int, live: np.ndarray | None, recipe: Rec
     files under ``folder`` (a chunk at most every :data:`FLUSH_PAIRS` pairs): the number of pairs."""
     near = recipe.dedup.near
     bander = BandKeys(near.threshold, near.num_perm, near.ngram)
-    pending_keys, pending_refs, pairs, chunk = [], [], 0, 0
+    pending_keys, pending_refs, pending, pairs, chunk = [], [], 0, 0, 0
 
     def flush():
-        nonlocal chunk, pending_keys, pending_refs
+        nonlocal chunk, pending_keys, pending_refs, pending
         keys = np.concatenate(pending_keys) if pending_keys else np.zeros(0, dtype=np.uint64)
         refs = np.concatenate(pending_refs) if pending_refs else np.zeros(0, dtype=np.int64)
         which = keys % np.uint64(partitions)
@@ -125,8 +125,9 @@ def split_band_keys(path: str, number: int, live: np.ndarray | None, recipe: Rec
         bounds = np.searchsorted(which[order], np.arange(partitions + 1, dtype=np.uint64))
         for part in range(partitions):
             chosen = order[bounds[part]: bounds[part + 1]]
-            np.save(Path(folder) / f"keys.{number}.{chunk}.{part}.npy", np.stack([keys[chosen], refs[chosen].view(np.uint64)]))
-        chunk, pending_keys, pending_refs = chunk + 1, [], []
+            np.save(Path(folder) / f"keys.{number}.{chunk}.{part}.npy",
+                    np.stack([keys[chosen], refs[chosen].view(np.uint64)]))
+        chunk, pending_keys, pending_refs, pending = chunk + 1, [], [], 0
 
     offset = 0
     for batch in cache.read_batches(Path(path), columns=KEY_COLUMNS, batch_size=recipe.batch_size):
@@ -138,7 +139,8 @@ def split_band_keys(path: str, number: int, live: np.ndarray | None, recipe: Rec
             pending_keys.append(keys[has].reshape(-1))
             pending_refs.append(np.repeat(refs, bander.bands))
             pairs += len(pending_keys[-1])
-            if sum(len(k) for k in pending_keys) >= FLUSH_PAIRS:
+            pending += len(pending_keys[-1])
+            if pending >= FLUSH_PAIRS:
                 flush()
         offset += batch.num_rows
     if pending_keys or not chunk:
