@@ -19,8 +19,9 @@ and prints seconds, rows/s and peak RSS:
   a real mix, where sources overlap);
 - ``bagel`` / ``rensa`` / ``datasketch`` on the first ``--library-rows`` rows: bagel's near pass; rensa's
   bulk classic MinHash (``digest_matrix_from_flat_token_hashes``, read out with ``to_rows``, its only
-  way out of Rust) on the same shingle hashes with bagel's band keys and rule; datasketch's
-  ``MinHash.update_batch`` + ``MinHashLSH`` query/insert per row with bagel's bands x rows.
+  way out of Rust) on the same shingle hashes with bagel's band keys, sketch check and rule;
+  datasketch's ``MinHash.update_batch`` + ``MinHashLSH`` query/insert per row with bagel's bands x rows
+  (no check of candidates: it drops LSH candidates as they come).
 
 The summary line compares the dedup step with near on against exact only (the issue's target: at
 most 2x), and the passes alone.
@@ -50,7 +51,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from synth import record  # noqa: E402
 
 from bagel.near_dedup import (CHECK_ADD, FALSE_NEGATIVE_WEIGHT, FALSE_POSITIVE_WEIGHT, band_keys,  # noqa: E402
-                              key_texts, lsh_params, resolve_in_order, shared_members, shingle_hashes)
+                              key_texts, lsh_params, min_agreement, resolve_in_order, shared_members,
+                              shingle_hashes)
 from bagel.records import RECORD_SCHEMA  # noqa: E402
 
 CHUNK = 50_000
@@ -131,17 +133,17 @@ def phase_near(path: Path, limit: int | None) -> dict:
     split_band_keys(str(path), 0, live, recipe, str(folder), partitions)
     for part in range(partitions):
         shared_partition(str(folder), part)
-    copies = near_copies(str(folder), partitions, np.array([CHECK_ADD]))
+    copies = near_copies(recipe, str(folder), partitions, np.array([CHECK_ADD]))
     return {"dropped": len(copies), "bands": f"{lsh_params(THRESHOLD, NUM_PERM)}", "partitions": partitions}
 
 
 def phase_rensa(path: Path, limit: int) -> dict:
     """rensa's bulk classic MinHash (the digest matrix, read out with ``to_rows``) in place of bagel's
-    signatures, with bagel's band keys and in-order resolution."""
+    signatures, with bagel's band keys, sketches and in-order rule."""
     import rensa
 
     bands, rows = lsh_params(THRESHOLD, NUM_PERM)
-    keys, refs, start = [], [], 0
+    keys, refs, sketches, start = [], [], [], 0
     for batch in _batches(path, limit):
         tokens, offsets = shingle_hashes(key_texts(batch), NGRAM)
         matrix = rensa.RMinHash.digest_matrix_from_flat_token_hashes(tokens, offsets, NUM_PERM, 1)
@@ -149,8 +151,13 @@ def phase_rensa(path: Path, limit: int) -> dict:
         has = np.diff(offsets) > 0
         keys.append(band_keys(sigs[has], bands, rows).reshape(-1))
         refs.append(np.repeat(start + np.flatnonzero(has), bands))
+        sketches.append(sigs[has].astype(np.uint8))
         start += batch.num_rows
-    copies = resolve_in_order(*shared_members(np.concatenate(keys), np.concatenate(refs)), np.array([CHECK_ADD]), 40)
+    shared_keys, shared_refs = shared_members(np.concatenate(keys), np.concatenate(refs))
+    every_ref = np.unique(np.concatenate(refs))
+    row_sketches = np.concatenate(sketches)[np.searchsorted(every_ref, np.unique(shared_refs))]
+    copies = resolve_in_order(shared_keys, shared_refs, np.array([CHECK_ADD]), 40, row_sketches,
+                              min_agreement(THRESHOLD, NUM_PERM))
     return {"dropped": len(copies)}
 
 

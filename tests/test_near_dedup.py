@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from bagel import near_dedup
-from bagel.near_dedup import (ADD, CHECK_ADD, EXCLUDE, NONE, BandKeys, lsh_params, normalise, resolve_in_order,
-                              shared_members, shingle_hashes)
+from bagel.near_dedup import (ADD, CHECK_ADD, EXCLUDE, NONE, BandKeys, lsh_params, min_agreement, normalise,
+                              resolve_in_order, shared_members, shingle_hashes)
 
 GSM8K = Path(__file__).parent / "fixtures" / "dedup" / "gsm8k_train_questions.jsonl.gz"
 FILLERS = ("really", "then", "also", "now", "exactly", "total")
@@ -39,14 +39,19 @@ SHIFT = 20
 
 
 def _copies(files: list[list[str]], roles: list[int]) -> dict[tuple[int, int], tuple[int, int]]:
-    """The near copies among ``files`` of texts (each with its role): ``(file, row) -> (file, row)`` copied."""
+    """The near copies among ``files`` of texts (each with its role), candidates confirmed by their sketches
+    as the dedup step does: ``(file, row) -> (file, row)`` copied."""
     bander = BandKeys(0.8, 128, 5)
-    keys, refs = [], []
+    keys, refs, sketches = [], [], []
     for number, texts in enumerate(files):
-        file_keys, has = bander.keys(texts)
+        file_keys, file_sketches, has = bander.keys(texts)
         keys.append(file_keys[has].reshape(-1))
         refs.append(np.repeat((number << SHIFT) | np.flatnonzero(has), bander.bands))
-    pairs = resolve_in_order(*shared_members(np.concatenate(keys), np.concatenate(refs)), np.array(roles), SHIFT)
+        sketches.append(file_sketches[has])
+    shared_keys, shared_refs = shared_members(np.concatenate(keys), np.concatenate(refs))
+    every_ref = np.unique(np.concatenate(refs))  # the sketches of the rows the shared pairs name, in ref order
+    row_sketches = np.concatenate(sketches)[np.searchsorted(every_ref, np.unique(shared_refs))]
+    pairs = resolve_in_order(shared_keys, shared_refs, np.array(roles), SHIFT, row_sketches, min_agreement(0.8, 128))
     return {divmod(int(ref), 1 << SHIFT): divmod(int(copied), 1 << SHIFT) for ref, copied in pairs}
 
 
@@ -70,6 +75,21 @@ def test_a_dropped_row_is_not_kept_for_later_rows():
     assert resolve_in_order(keys, refs, np.array([CHECK_ADD]), SHIFT).tolist() == [[1, 0], [3, 0]]
 
 
+def test_candidates_are_confirmed_by_their_sketches():
+    assert min_agreement(0.8, 128) == 94  # a pair at 0.8 - 2 standard errors (0.729), plus agreement by chance
+    # rows 1 and 2 both share band key 11 with row 0; row 1's sketch agrees with row 0's on 93 of 128 values
+    # (a chance collision), row 2's on 94: row 1 is kept (and then held for row 2, which names row 0 first)
+    rng = np.random.default_rng(0)
+    base = rng.integers(0, 256, 128, dtype=np.uint8)
+    unlike, like = base.copy(), base.copy()
+    unlike[:35] += 1
+    like[:34] += 1
+    keys, refs = np.array([11, 11, 11], dtype=np.uint64), np.array([0, 1, 2])
+    sketches = np.stack([base, unlike, like])
+    assert resolve_in_order(keys, refs, np.array([CHECK_ADD]), SHIFT, sketches, 94).tolist() == [[2, 0]]
+    assert resolve_in_order(keys, refs, np.array([CHECK_ADD]), SHIFT).tolist() == [[1, 0], [2, 0]]  # unconfirmed
+
+
 def test_policies_add_none_and_exclude_sets():
     same = ["same text here"]
     assert _copies([same, same], [ADD, ADD]) == {}  # rows that only add are never dropped
@@ -91,7 +111,7 @@ def test_band_keys_do_not_depend_on_slicing(monkeypatch):
     whole = BandKeys(0.8, 128, 5).keys(texts)
     monkeypatch.setattr(near_dedup, "SLICE_BYTES", 100)
     sliced = BandKeys(0.8, 128, 5).keys(texts)
-    assert np.array_equal(whole[0], sliced[0]) and np.array_equal(whole[1], sliced[1])
+    assert all(np.array_equal(a, b) for a, b in zip(whole, sliced))
 
 
 def _light_edit(question: str, rng: random.Random) -> str:

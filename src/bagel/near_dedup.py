@@ -14,16 +14,21 @@
   positive + false negative area, weighted towards recall); each band is hashed to one 64-bit key;
 - matching: band keys are sorted, not indexed: only keys that several rows share can make a near
   copy (:func:`shared_members`, per hash partition of the keys in :mod:`bagel.pipeline.near`), and
-  :func:`resolve_in_order` applies the rule over those rows alone.
+  :func:`resolve_in_order` applies the rule over those rows alone;
+- confirmation: LSH also pairs unlike rows by chance (among millions of rows, pairs at Jaccard 0.2-0.3
+  share a band now and then: on bench/synth.py's rows, from a 75-word vocabulary, ~1,700 per million);
+  a candidate counts only when the rows' sketches (the low 8 bits of each signature value, 128 bytes a
+  row) agree about as often as a pair at the threshold would (:func:`min_agreement`).
 
-The rule (datasketch's ``MinHashLSH.query`` then ``insert`` of each kept row, in load order): a row
-is a near copy when one of its band keys is held by an earlier kept row; of several such rows, the
-one with the smallest reference (the earliest) is named.
+The rule (datasketch's ``MinHashLSH.query`` then ``insert`` of each kept row, in load order, with the
+check above): a row is a near copy when it shares a band key with an earlier kept row whose sketch
+confirms it; of several such rows, the one with the smallest reference (the earliest) is named.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 import pyarrow as pa
@@ -34,6 +39,7 @@ _WORD[[*range(48, 58), *range(65, 91), *range(97, 123), *range(128, 256)]] = Tru
 SEED = 1
 SLICE_BYTES = 256 << 10  # text per signature slice: its arrays (~40 bytes per text byte) stay in cache
 EMPTY = np.uint32(0xFFFFFFFF)  # the value of a bin no shingle fell in
+VERIFY_SIGMAS = 2  # a candidate pair is refused when its sketches agree this many standard errors below the threshold
 DENSIFY_TRIES = 64  # random donor bins tried per empty bin before the row's first filled bin
 _M1, _M2, _GOLDEN = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB), np.uint64(0x9E3779B97F4A7C15)
 # Recall-leaning LSH (datasketch's default is 0.5/0.5): at threshold 0.8, num_perm 128, ngram 5 this gives
@@ -246,15 +252,29 @@ class BandKeys:
         self.ngram, self.num_perm = ngram, num_perm
         self.bands, self.rows = lsh_params(threshold, num_perm)
 
-    def keys(self, texts) -> tuple[np.ndarray, np.ndarray]:
-        """The band keys of ``texts`` (strings or an Arrow string array) and which have any shingle (rows
-        without one are never near copies); computed over slices of about :data:`SLICE_BYTES` of text."""
+    def keys(self, texts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The band keys of ``texts`` (strings or an Arrow string array), their sketches (the low 8 bits of
+        each signature value, for :func:`resolve_in_order` to confirm candidates) and which have any
+        shingle (rows without one are never near copies); computed over slices of about
+        :data:`SLICE_BYTES` of text."""
         texts = _array(texts if isinstance(texts, (pa.Array, pa.ChunkedArray)) else pa.array(texts, pa.string()))
         keys, has = np.empty((len(texts), self.bands), dtype=np.uint64), np.empty(len(texts), dtype=bool)
+        sketches = np.empty((len(texts), self.num_perm), dtype=np.uint8)
         for start, stop in text_slices(texts, SLICE_BYTES):
             sigs, has[start:stop] = signatures(texts.slice(start, stop - start), self.ngram, self.num_perm)
             keys[start:stop] = band_keys(sigs, self.bands, self.rows)
-        return keys, has
+            sketches[start:stop] = sigs
+        return keys, sketches, has
+
+
+def min_agreement(threshold: float, num_perm: int) -> int:
+    """How many of ``num_perm`` sketch values two rows must share for a candidate pair to be confirmed: what a
+    pair at :data:`VERIFY_SIGMAS` standard errors below ``threshold`` shares (8-bit values also agree by
+    chance, 1 in 256), so that a true near copy is rarely refused and a chance collision of unlike rows
+    is."""
+    similarity = threshold - VERIFY_SIGMAS * math.sqrt(threshold * (1 - threshold) / num_perm)
+    chance = 1 / 256
+    return math.ceil((chance + (1 - chance) * similarity) * num_perm)
 
 
 def shared_members(keys: np.ndarray, refs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -272,35 +292,46 @@ def shared_members(keys: np.ndarray, refs: np.ndarray) -> tuple[np.ndarray, np.n
 EXCLUDE, CHECK_ADD, ADD, NONE = range(4)  # a row's part in the near pass, by the file (its ref's number) it is in
 
 
-def resolve_in_order(keys: np.ndarray, refs: np.ndarray, roles: np.ndarray, file_shift: int) -> np.ndarray:
+def resolve_in_order(keys: np.ndarray, refs: np.ndarray, roles: np.ndarray, file_shift: int,
+                     sketches: np.ndarray | None = None, agreement: int = 0) -> np.ndarray:
     """The near copies among rows given by their shared band keys (``(key, ref)`` pairs, as
     :func:`shared_members` gives them): ``(ref of the copy, ref of the row it copies)`` pairs.
 
     Rows are visited in ref order; ``roles[ref >> file_shift]`` says what each does: an :data:`EXCLUDE` row
-    (of an exclude set) is held; a row sharing a band with a held row copies the smallest such ref; else a
-    :data:`CHECK_ADD` row sharing a band with a kept row (of a :data:`CHECK_ADD` or :data:`ADD` file)
-    copies the smallest such ref; rows that copy nothing are kept, and :data:`NONE` rows are neither
-    checked against kept rows nor kept.
+    (of an exclude set) is held; a row copies the held row of smallest ref among those sharing a band with
+    it and confirmed; else a :data:`CHECK_ADD` row copies the kept row (of a :data:`CHECK_ADD` or :data:`ADD`
+    file) of smallest ref among those sharing a band with it and confirmed; rows that copy nothing are
+    kept, and :data:`NONE` rows are neither checked against kept rows nor kept. A candidate is confirmed
+    when its sketch shares at least ``agreement`` values with the row's (``sketches``: one per distinct ref,
+    in ref order; None: every candidate is).
     """
     order = np.lexsort((keys, refs))
     keys, refs = keys[order].tolist(), refs[order]
     starts = np.flatnonzero(np.r_[True, refs[1:] != refs[:-1]]) if len(refs) else np.zeros(0, dtype=np.int64)
     stops = np.r_[starts[1:], len(refs)].tolist()
-    held: dict[int, int] = {}  # band key -> smallest ref of an exclude-set row
-    kept: dict[int, int] = {}  # band key -> smallest ref of a kept row
+    rows = refs[starts].tolist()  # row i of the visit is ref rows[i] (and sketch i)
+    held: dict[int, list[int]] = {}  # band key -> the exclude-set rows holding it, in order
+    kept: dict[int, list[int]] = {}  # band key -> the kept rows holding it, in order
+
+    def first_confirmed(row: int, row_keys: list[int], table: dict[int, list[int]]) -> int | None:
+        for candidate in sorted({c for k in row_keys for c in table.get(k, ())}):
+            if sketches is None or np.count_nonzero(sketches[row] == sketches[candidate]) >= agreement:
+                return candidate
+        return None
+
     copies = []
-    for start, stop, ref in zip(starts.tolist(), stops, refs[starts].tolist()):
+    for row, (start, stop, ref) in enumerate(zip(starts.tolist(), stops, rows)):
         row_keys, role = keys[start:stop], roles[ref >> file_shift]
         if role == EXCLUDE:
             for k in row_keys:
-                held.setdefault(k, ref)
+                held.setdefault(k, []).append(row)
             continue
-        copied = [held[k] for k in row_keys if k in held]
-        if not copied and role == CHECK_ADD:
-            copied = [kept[k] for k in row_keys if k in kept]
-        if copied:
-            copies.append((ref, min(copied)))
+        copied = first_confirmed(row, row_keys, held)
+        if copied is None and role == CHECK_ADD:
+            copied = first_confirmed(row, row_keys, kept)
+        if copied is not None:
+            copies.append((ref, rows[copied]))
         elif role != NONE:
             for k in row_keys:
-                kept.setdefault(k, ref)
+                kept.setdefault(k, []).append(row)
     return np.array(copies, dtype=np.int64).reshape(-1, 2)

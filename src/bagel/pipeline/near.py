@@ -1,17 +1,19 @@
 """The dedup step's passes after exact (id) dedup: exclusion of existing sets, and near-duplicate dedup.
 
-Given each source's exact-dedup keep-mask (from the local seen-set or the Ray group-by), sources
-are visited in load order, a batch at a time:
+Given each source's exact-dedup keep-mask (from the local seen-set or the Ray partitions):
 
 1. a row whose id is in an ``exclude:`` set is dropped as ``excluded:<name>``;
-2. with ``dedup.near`` on, a row whose key text nearly copies a row of an exclude set is dropped as
-   ``excluded:<name>``; else, for sources that check the seen-set, one that nearly copies a row kept
-   earlier (from a more trusted source, or earlier in the same one) is dropped as ``near_duplicate``.
-   Kept rows of sources that add to the seen-set are remembered. Sources that set
-   ``near_dedup: false`` skip this pass.
+2. with ``dedup.near`` on, in load order: a row whose key text nearly copies a row of an exclude set
+   is dropped as ``excluded:<name>``; else, for sources that check the seen-set, one that nearly
+   copies a row kept earlier (from a more trusted source, or earlier in the same one) is dropped as
+   ``near_duplicate``. Kept rows of sources that add to the seen-set count for later rows. Sources
+   that set ``near_dedup: false`` skip this pass.
 
-Each near drop is written with the id (and source) of the row it copies to the source's removals
-file (``near_duplicates.jsonl`` in the out dir).
+The near pass runs in band-key partitions (:func:`split_band_keys` per file, :func:`shared_partition`
+per partition, :func:`near_copies` once over the rows that share a key): serially on the local engine
+(as many partitions as the memory budget needs), as tasks on Ray (:func:`partitioned_near`). Each near
+drop is written with the id (and source) of the row it copies to the source's removals file
+(``near_duplicates.jsonl`` in the out dir).
 """
 
 from __future__ import annotations
@@ -26,8 +28,8 @@ import pyarrow.parquet as pq
 from bagel.config import ExcludeConfig, Recipe, SourceConfig
 from bagel.dedup import SortedRuns, id_hashes
 from bagel.errors import UserError
-from bagel.near_dedup import (ADD, CHECK_ADD, EXCLUDE, NONE, BandKeys, key_texts, lsh_params, resolve_in_order,
-                              shared_members)
+from bagel.near_dedup import (ADD, CHECK_ADD, EXCLUDE, NONE, BandKeys, key_texts, lsh_params, min_agreement,
+                              resolve_in_order, shared_members)
 from bagel.pipeline import cache
 from bagel.pipeline.convert import convert_source, source_rows
 from bagel.pipeline.steps import id_batches
@@ -111,9 +113,12 @@ def split_band_keys(path: str, number: int, live: np.ndarray | None, recipe: Rec
                     partitions: int) -> int:
     """The band keys of one file's live rows (``live`` None: every row), each with its row's ref
     (``number << FILE_SHIFT | row``), split by ``key % partitions`` into ``keys.<number>.<chunk>.<part>.npy``
-    files under ``folder`` (a chunk at most every :data:`FLUSH_PAIRS` pairs): the number of pairs."""
+    files under ``folder`` (a chunk at most every :data:`FLUSH_PAIRS` pairs), and their sketches at their
+    rows of ``sketch.<number>.npy``: the number of pairs."""
     near = recipe.dedup.near
     bander = BandKeys(near.threshold, near.num_perm, near.ngram)
+    sketches = np.lib.format.open_memmap(Path(folder) / f"sketch.{number}.npy", mode="w+", dtype=np.uint8,
+                                         shape=(cache.row_count(Path(path)), near.num_perm))
     pending_keys, pending_refs, pending, pairs, chunk = [], [], 0, 0, 0
 
     def flush():
@@ -134,7 +139,8 @@ def split_band_keys(path: str, number: int, live: np.ndarray | None, recipe: Rec
         rows = (np.arange(batch.num_rows) if live is None
                 else np.flatnonzero(live[offset: offset + batch.num_rows]))
         if len(rows):
-            keys, has = bander.keys(key_texts(batch if live is None else batch.take(rows)))
+            keys, row_sketches, has = bander.keys(key_texts(batch if live is None else batch.take(rows)))
+            sketches[offset + rows[has]] = row_sketches[has]
             refs = (number << FILE_SHIFT) | (offset + rows[has])
             pending_keys.append(keys[has].reshape(-1))
             pending_refs.append(np.repeat(refs, bander.bands))
@@ -145,6 +151,7 @@ def split_band_keys(path: str, number: int, live: np.ndarray | None, recipe: Rec
         offset += batch.num_rows
     if pending_keys or not chunk:
         flush()
+    sketches.flush()
     return pairs
 
 
@@ -160,11 +167,20 @@ def shared_partition(folder: str, part: int) -> int:
     return len(keys)
 
 
-def near_copies(folder: str, partitions: int, roles: np.ndarray) -> np.ndarray:
-    """The near copies, in load order, from every partition's shared pairs: ``(ref, copied ref)`` rows."""
+def near_copies(recipe: Recipe, folder: str, partitions: int, roles: np.ndarray) -> np.ndarray:
+    """The near copies, in load order, from every partition's shared pairs and the sketches of their rows:
+    ``(ref, copied ref)`` rows."""
     shared = [np.load(Path(folder) / f"shared.{part}.npy") for part in range(partitions)]
     pairs = np.concatenate(shared, axis=1) if shared else np.zeros((2, 0), dtype=np.uint64)
-    return resolve_in_order(pairs[0], pairs[1].view(np.int64), roles, FILE_SHIFT)
+    refs = pairs[1].view(np.int64)
+    rows = np.unique(refs)
+    sketches = np.empty((len(rows), recipe.dedup.near.num_perm), dtype=np.uint8)
+    numbers = rows >> FILE_SHIFT
+    for number in np.unique(numbers).tolist():
+        chosen = numbers == number
+        sketches[chosen] = np.load(Path(folder) / f"sketch.{number}.npy", mmap_mode="r")[rows[chosen] & ROW_MASK]
+    near = recipe.dedup.near
+    return resolve_in_order(pairs[0], refs, roles, FILE_SHIFT, sketches, min_agreement(near.threshold, near.num_perm))
 
 
 def exclude_by_id(recipe: Recipe, ordered: list, masks: list[np.ndarray], excluded: list[Path], root: Path,
@@ -213,7 +229,7 @@ def near_pass(recipe: Recipe, ordered: list, passes: list[tuple[np.ndarray, Coun
         split_band_keys(str(files[number]), number, lives[number], recipe, str(folder), partitions)
     for part in range(partitions):
         shared_partition(str(folder), part)
-    copies = near_copies(str(folder), partitions, near_roles(recipe, ordered, len(excluded)))
+    copies = near_copies(recipe, str(folder), partitions, near_roles(recipe, ordered, len(excluded)))
     owners = (copies[:, 0] >> FILE_SHIFT) - len(excluded)
     out = []
     for pos, (mask, dropped) in enumerate(passes):
@@ -238,7 +254,7 @@ def copies_to_files(recipe: Recipe, ordered: list, folder: str, partitions: int,
     """A task of the partitioned near pass: the near copies, one ``near.<pos>.npy`` per source under
     ``folder/near``; how many."""
     near_folder = Path(folder) / "near"
-    copies = near_copies(str(near_folder), partitions, near_roles(recipe, ordered, exclude_sets))
+    copies = near_copies(recipe, str(near_folder), partitions, near_roles(recipe, ordered, exclude_sets))
     owners = (copies[:, 0] >> FILE_SHIFT) - exclude_sets
     for pos in range(len(ordered)):
         np.save(near_folder / f"near.{pos}.npy", copies[owners == pos])
