@@ -4,7 +4,8 @@ synthetic bagel-shaped rows.
     python bench/near_dedup.py [N=1000000] [--library-rows 30000]
 
 Writes N rows of bench/synth.py as records (id, kind, conversations, prompt, text) to a temporary
-parquet file (and a second one with 1% of them repeated at the end), then runs each phase in its own
+parquet file (a second one with 1% of them repeated at the end, a third with the first
+``--library-rows``), then runs each phase in its own
 process (so each peak RSS is its own; imports and the recipe load happen before the clock starts)
 and prints seconds, rows/s and peak RSS:
 
@@ -17,7 +18,7 @@ and prints seconds, rows/s and peak RSS:
   only happens when a row is dropped: synth.py's ids are all distinct, so exact dedup alone writes
   nothing. ``*_step_rep``: the same over the N rows + 1% exact repeats, where both steps write (as in
   a real mix, where sources overlap);
-- ``bagel`` / ``rensa`` / ``datasketch`` on the first ``--library-rows`` rows: bagel's near pass; rensa's
+- ``bagel`` / ``rensa`` / ``datasketch`` on the ``--library-rows`` file: bagel's near pass; rensa's
   bulk classic MinHash (``digest_matrix_from_flat_token_hashes``, read out with ``to_rows``, its only
   way out of Rust) on the same shingle hashes with bagel's band keys, sketch check and rule;
   datasketch's ``MinHash.update_batch`` + ``MinHashLSH`` query/insert per row with bagel's bands x rows
@@ -74,16 +75,9 @@ def write_records(n: int, path: Path, repeats: int = 0) -> None:
                 writer.write_table(pa.Table.from_pylist(rows, schema=RECORD_SCHEMA))
 
 
-def _batches(path: Path, limit: int | None = None):
-    seen = 0
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH, columns=["id", "kind", "conversations",
-                                                                                "prompt", "text"]):
-        if limit is not None and seen >= limit:
-            return
-        if limit is not None:
-            batch = batch.slice(0, limit - seen)
-        seen += batch.num_rows
-        yield batch
+def _batches(path: Path):
+    return pq.ParquetFile(path).iter_batches(batch_size=BATCH, columns=["id", "kind", "conversations", "prompt",
+                                                                      "text"])
 
 
 def _source(path: Path) -> list:
@@ -96,7 +90,7 @@ def _source(path: Path) -> list:
     return [(source, StepResult("sample", "synth", path, "synth", rows, rows))]
 
 
-def phase_exact(path: Path, _limit: int) -> dict:
+def phase_exact(path: Path) -> dict:
     """bagel's exact pass alone, as the dedup step runs it (``exact_masks``: the id column, the seen-set)."""
     from bagel.pipeline.steps import exact_masks
 
@@ -119,32 +113,31 @@ def _recipe(root: Path, near: bool):
     return load_recipe(root / "r.yaml")
 
 
-def phase_near(path: Path, limit: int | None) -> dict:
+def phase_near(path: Path) -> dict:
     """bagel's near pass alone, as the dedup step runs it over one source (every row live): band keys split
     to partition files, shared keys per partition, the in-order resolution."""
     from bagel.pipeline.near import band_partitions, near_copies, shared_partition, split_band_keys
 
     rows = pq.ParquetFile(path).metadata.num_rows
-    live = None if limit is None else np.arange(rows) < limit
     root = Path(tempfile.mkdtemp(dir=path.parent))
     recipe, folder = _recipe(root, near=True), root / "keys"
     folder.mkdir()
-    partitions = band_partitions(min(rows, limit or rows), recipe, 512 << 20)
-    split_band_keys(str(path), 0, live, recipe, str(folder), partitions)
+    partitions = band_partitions(rows, recipe, 512 << 20)
+    split_band_keys(str(path), 0, None, recipe, str(folder), partitions)
     for part in range(partitions):
         shared_partition(str(folder), part)
     copies = near_copies(recipe, str(folder), partitions, np.array([CHECK_ADD]))
     return {"dropped": len(copies), "bands": f"{lsh_params(THRESHOLD, NUM_PERM)}", "partitions": partitions}
 
 
-def phase_rensa(path: Path, limit: int) -> dict:
+def phase_rensa(path: Path) -> dict:
     """rensa's bulk classic MinHash (the digest matrix, read out with ``to_rows``) in place of bagel's
     signatures, with bagel's band keys, sketches and in-order rule."""
     import rensa
 
     bands, rows = lsh_params(THRESHOLD, NUM_PERM)
     keys, refs, sketches, start = [], [], [], 0
-    for batch in _batches(path, limit):
+    for batch in _batches(path):
         tokens, offsets = shingle_hashes(key_texts(batch), NGRAM)
         matrix = rensa.RMinHash.digest_matrix_from_flat_token_hashes(tokens, offsets, NUM_PERM, 1)
         sigs = np.array(matrix.to_rows(), dtype=np.uint32).reshape(batch.num_rows, NUM_PERM)
@@ -172,20 +165,20 @@ def _dedup_step(path: Path, near: bool) -> dict:
     return {"dropped": result.dropped, "kept": result.kept}
 
 
-def phase_exact_step(path: Path, _limit: int) -> dict:
+def phase_exact_step(path: Path) -> dict:
     return _dedup_step(path, near=False)
 
 
-def phase_near_step(path: Path, _limit: int) -> dict:
+def phase_near_step(path: Path) -> dict:
     return _dedup_step(path, near=True)
 
 
-def phase_datasketch(path: Path, limit: int) -> dict:
+def phase_datasketch(path: Path) -> dict:
     from datasketch import MinHash, MinHashLSH
 
     lsh = MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM, params=lsh_params(THRESHOLD, NUM_PERM))  # bagel's b x r
     rows = dropped = 0
-    for batch in _batches(path, limit):
+    for batch in _batches(path):
         tokens, offsets = shingle_hashes(key_texts(batch), NGRAM)
         for i in range(batch.num_rows):
             m = MinHash(num_perm=NUM_PERM, hashfunc=lambda v: v & 0xFFFFFFFF)
@@ -202,20 +195,20 @@ PHASES = {"exact": phase_exact, "near": phase_near, "exact_step": phase_exact_st
           "bagel": phase_near, "rensa": phase_rensa, "datasketch": phase_datasketch}
 
 
-def run_phase(name: str, path: Path, limit: int | None) -> dict:
+def run_phase(name: str, path: Path) -> dict:
     """Run a phase in a fresh process: seconds, peak RSS (MB) and its own counts."""
-    out = subprocess.run([sys.executable, __file__, "--phase", name, "--data", str(path),
-                          "--library-rows", str(limit or 0)], check=True, capture_output=True, text=True)
+    out = subprocess.run([sys.executable, __file__, "--phase", name, "--data", str(path)], check=True,
+                         capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def child(name: str, path: Path, limit: int) -> None:
+def child(name: str, path: Path) -> None:
     import bagel.pipeline.steps  # noqa: F401 - the step's modules imported before the clock starts
 
     _recipe(Path(tempfile.mkdtemp(dir=path.parent)), near=True)  # (and the recipe loader's, and the LSH params)
     lsh_params(THRESHOLD, NUM_PERM)
     started = time.perf_counter()
-    counts = PHASES[name](path, limit or None)
+    counts = PHASES[name](path)
     seconds = time.perf_counter() - started
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"seconds": seconds, "rss_mb": rss, **counts}))
@@ -229,22 +222,23 @@ def main() -> None:
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.phase:
-        return child(args.phase, args.data, args.library_rows)
+        return child(args.phase, args.data)
     print(f"threshold {THRESHOLD}, num_perm {NUM_PERM}, ngram {NGRAM}, LSH weights "
           f"(fp {FALSE_POSITIVE_WEIGHT}, fn {FALSE_NEGATIVE_WEIGHT})")
     print(f"{'phase':>14} {'rows':>9} | {'seconds':>8} {'rows/s':>9} {'peak RSS MB':>11} | counts")
     with tempfile.TemporaryDirectory() as tmp:
-        path, repeated = Path(tmp) / "records.parquet", Path(tmp) / "repeated" / "records.parquet"
-        repeated.parent.mkdir()
+        path, repeated, library = (Path(tmp) / name / "records.parquet" for name in ("all", "repeated", "library"))
+        for folder in (path, repeated, library):
+            folder.parent.mkdir()
         write_records(args.n, path)
         write_records(args.n, repeated, args.n // 100)
+        write_records(args.library_rows, library)
         results = {}
-        for name, data, limit in (("exact", path, None), ("near", path, None), ("exact_step", path, None),
-                                  ("near_step", path, None), ("exact_step_rep", repeated, None),
-                                  ("near_step_rep", repeated, None), ("bagel", path, args.library_rows),
-                                  ("rensa", path, args.library_rows), ("datasketch", path, args.library_rows)):
-            rows = min(args.n, limit) if limit else pq.ParquetFile(data).metadata.num_rows
-            r = results[name] = run_phase(name.removesuffix("_rep"), data, limit)
+        for name, data in (("exact", path), ("near", path), ("exact_step", path), ("near_step", path),
+                           ("exact_step_rep", repeated), ("near_step_rep", repeated), ("bagel", library),
+                           ("rensa", library), ("datasketch", library)):
+            rows = pq.ParquetFile(data).metadata.num_rows
+            r = results[name] = run_phase(name.removesuffix("_rep"), data)
             extra = {k: v for k, v in r.items() if k not in ("seconds", "rss_mb")}
             print(f"{name:>14} {rows:>9,} | {r['seconds']:>8.1f} {rows / r['seconds']:>9,.0f} {r['rss_mb']:>11,.0f} | "
                   f"{extra}", flush=True)

@@ -85,7 +85,7 @@ def exclude_records(excluded: ExcludeConfig, root: Path, batch_size: int) -> Pat
     return entry.data
 
 
-def near_roles(recipe: Recipe, ordered: list, exclude_sets: int) -> np.ndarray:
+def near_roles(ordered: list, exclude_sets: int) -> np.ndarray:
     """Each file's part in the near pass by its dedup policy (exclude sets, then sources in load order; see
     :func:`bagel.near_dedup.resolve_in_order`)."""
     by_policy = {"check_add": CHECK_ADD, "add": ADD}
@@ -96,7 +96,7 @@ def near_roles(recipe: Recipe, ordered: list, exclude_sets: int) -> np.ndarray:
 def taking_part(recipe: Recipe, ordered: list, exclude_sets: int) -> list[int]:
     """The files (by number) whose rows' band keys the near pass needs: every exclude set, and each source
     that does not opt out and either checks or adds, or can lose rows to an exclude set."""
-    roles = near_roles(recipe, ordered, exclude_sets)
+    roles = near_roles(ordered, exclude_sets)
     exempt = near_exempt(recipe)
     return [number for number, role in enumerate(roles) if number < exclude_sets or (
         ordered[number - exclude_sets][0].name not in exempt and (role != NONE or exclude_sets))]
@@ -114,11 +114,9 @@ def split_band_keys(path: str, number: int, live: np.ndarray | None, recipe: Rec
     """The band keys of one file's live rows (``live`` None: every row), each with its row's ref
     (``number << FILE_SHIFT | row``), split by ``key % partitions`` into ``keys.<number>.<chunk>.<part>.npy``
     files under ``folder`` (a chunk at most every :data:`FLUSH_PAIRS` pairs), and their sketches at their
-    rows of ``sketch.<number>.npy``: the number of pairs."""
+    rows of ``sketch.<number>.bin`` (``num_perm`` bytes a row): the number of pairs."""
     near = recipe.dedup.near
     bander = BandKeys(near.threshold, near.num_perm, near.ngram)
-    sketches = np.lib.format.open_memmap(Path(folder) / f"sketch.{number}.npy", mode="w+", dtype=np.uint8,
-                                         shape=(cache.row_count(Path(path)), near.num_perm))
     pending_keys, pending_refs, pending, pairs, chunk = [], [], 0, 0, 0
 
     def flush():
@@ -135,23 +133,25 @@ def split_band_keys(path: str, number: int, live: np.ndarray | None, recipe: Rec
         chunk, pending_keys, pending_refs, pending = chunk + 1, [], [], 0
 
     offset = 0
-    for batch in cache.read_batches(Path(path), columns=KEY_COLUMNS, batch_size=recipe.batch_size):
-        rows = (np.arange(batch.num_rows) if live is None
-                else np.flatnonzero(live[offset: offset + batch.num_rows]))
-        if len(rows):
-            keys, row_sketches, has = bander.keys(key_texts(batch if live is None else batch.take(rows)))
-            sketches[offset + rows[has]] = row_sketches[has]
-            refs = (number << FILE_SHIFT) | (offset + rows[has])
-            pending_keys.append(keys[has].reshape(-1))
-            pending_refs.append(np.repeat(refs, bander.bands))
-            pairs += len(pending_keys[-1])
-            pending += len(pending_keys[-1])
-            if pending >= FLUSH_PAIRS:
-                flush()
-        offset += batch.num_rows
+    with open(Path(folder) / f"sketch.{number}.bin", "wb") as sketch_file:
+        for batch in cache.read_batches(Path(path), columns=KEY_COLUMNS, batch_size=recipe.batch_size):
+            rows = (np.arange(batch.num_rows) if live is None
+                    else np.flatnonzero(live[offset: offset + batch.num_rows]))
+            block = np.zeros((batch.num_rows, near.num_perm), dtype=np.uint8)  # a row of the file each
+            if len(rows):
+                keys, row_sketches, has = bander.keys(key_texts(batch if live is None else batch.take(rows)))
+                block[rows] = row_sketches
+                refs = (number << FILE_SHIFT) | (offset + rows[has])
+                pending_keys.append(keys[has].reshape(-1))
+                pending_refs.append(np.repeat(refs, bander.bands))
+                pairs += len(pending_keys[-1])
+                pending += len(pending_keys[-1])
+                if pending >= FLUSH_PAIRS:
+                    flush()
+            sketch_file.write(block.tobytes())
+            offset += batch.num_rows
     if pending_keys or not chunk:
         flush()
-    sketches.flush()
     return pairs
 
 
@@ -172,14 +172,14 @@ def near_copies(recipe: Recipe, folder: str, partitions: int, roles: np.ndarray)
     ``(ref, copied ref)`` rows."""
     shared = [np.load(Path(folder) / f"shared.{part}.npy") for part in range(partitions)]
     pairs = np.concatenate(shared, axis=1) if shared else np.zeros((2, 0), dtype=np.uint64)
-    refs = pairs[1].view(np.int64)
+    refs, near = pairs[1].view(np.int64), recipe.dedup.near
     rows = np.unique(refs)
-    sketches = np.empty((len(rows), recipe.dedup.near.num_perm), dtype=np.uint8)
+    sketches = np.empty((len(rows), near.num_perm), dtype=np.uint8)
     numbers = rows >> FILE_SHIFT
     for number in np.unique(numbers).tolist():
         chosen = numbers == number
-        sketches[chosen] = np.load(Path(folder) / f"sketch.{number}.npy", mmap_mode="r")[rows[chosen] & ROW_MASK]
-    near = recipe.dedup.near
+        stored = np.memmap(Path(folder) / f"sketch.{number}.bin", dtype=np.uint8, mode="r")
+        sketches[chosen] = stored.reshape(-1, near.num_perm)[rows[chosen] & ROW_MASK]
     return resolve_in_order(pairs[0], refs, roles, FILE_SHIFT, sketches, min_agreement(near.threshold, near.num_perm))
 
 
@@ -229,7 +229,7 @@ def near_pass(recipe: Recipe, ordered: list, passes: list[tuple[np.ndarray, Coun
         split_band_keys(str(files[number]), number, lives[number], recipe, str(folder), partitions)
     for part in range(partitions):
         shared_partition(str(folder), part)
-    copies = near_copies(recipe, str(folder), partitions, near_roles(recipe, ordered, len(excluded)))
+    copies = near_copies(recipe, str(folder), partitions, near_roles(ordered, len(excluded)))
     owners = (copies[:, 0] >> FILE_SHIFT) - len(excluded)
     out = []
     for pos, (mask, dropped) in enumerate(passes):
@@ -254,7 +254,7 @@ def copies_to_files(recipe: Recipe, ordered: list, folder: str, partitions: int,
     """A task of the partitioned near pass: the near copies, one ``near.<pos>.npy`` per source under
     ``folder/near``; how many."""
     near_folder = Path(folder) / "near"
-    copies = near_copies(recipe, str(near_folder), partitions, near_roles(recipe, ordered, exclude_sets))
+    copies = near_copies(recipe, str(near_folder), partitions, near_roles(ordered, exclude_sets))
     owners = (copies[:, 0] >> FILE_SHIFT) - exclude_sets
     for pos in range(len(ordered)):
         np.save(near_folder / f"near.{pos}.npy", copies[owners == pos])
