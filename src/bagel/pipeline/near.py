@@ -11,9 +11,10 @@ Given each source's exact-dedup keep-mask (from the local seen-set or the Ray pa
 
 The near pass runs in band-key partitions (:func:`split_band_keys` per file, :func:`shared_partition`
 per partition, :func:`near_copies` once over the rows that share a key): serially on the local engine
-(as many partitions as the memory budget needs), as tasks on Ray (:func:`partitioned_near`). Each near
-drop is written with the id (and source) of the row it copies to the source's removals file
-(``near_duplicates.jsonl`` in the out dir).
+(as many partitions as the memory budget needs), as tasks on Ray
+(:func:`bagel.pipeline.partitioned_dedup.partitioned_near`). Each near drop is written with the id
+(and source) of the row it copies to the source's removals file (``near_duplicates.jsonl`` in the
+out dir).
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ from bagel.near_dedup import (ADD, CHECK_ADD, EXCLUDE, NONE, BandKeys, key_texts
                               resolve_in_order, shared_members)
 from bagel.pipeline import cache
 from bagel.pipeline.convert import convert_source, source_rows
-from bagel.pipeline.steps import id_batches
 from bagel.records import RECORD_SCHEMA, to_table
 from bagel.sources.base import ConvertContext
 from bagel.sources.io import fingerprint
@@ -183,6 +183,11 @@ def near_copies(recipe: Recipe, folder: str, partitions: int, roles: np.ndarray)
     return resolve_in_order(pairs[0], refs, roles, FILE_SHIFT, sketches, min_agreement(near.threshold, near.num_perm))
 
 
+def _ids(path: Path):
+    """The ``id`` column of a parquet file, a batch at a time."""
+    return (batch.column(0).to_pylist() for batch in cache.read_batches(path, columns=["id"], batch_size=65536))
+
+
 def exclude_by_id(recipe: Recipe, ordered: list, masks: list[np.ndarray], excluded: list[Path], root: Path,
                   memory_budget: int) -> list[tuple[np.ndarray, Counter]]:
     """Per source: its mask without the rows whose id an exclude set holds, and those drops
@@ -190,13 +195,13 @@ def exclude_by_id(recipe: Recipe, ordered: list, masks: list[np.ndarray], exclud
     names = [e.name for e in recipe.exclude]
     held = SortedRuns(memory_budget // 4, root / "dedup" / "spill-exclude", payload=True)
     for number, path in enumerate(excluded):
-        for ids in id_batches(path):
+        for ids in _ids(path):
             held.add(id_hashes(ids), np.full(len(ids), number, dtype=np.int64))
     out = []
     for (_, previous), mask in zip(ordered, masks):
         mask, dropped, offset = mask.copy(), Counter(), 0
         if excluded:
-            for ids in id_batches(previous.path):
+            for ids in _ids(previous.path):
                 found, which = held.lookup(id_hashes(ids))
                 part = mask[offset: offset + len(ids)]
                 dropped.update(f"excluded:{names[k]}" for k in which[found & part].tolist())
@@ -239,17 +244,6 @@ def near_pass(recipe: Recipe, ordered: list, passes: list[tuple[np.ndarray, Coun
     return out
 
 
-def split_source(recipe: Recipe, ordered: list, pos: int, folder: str, partitions: int, exclude_sets: int) -> int:
-    """A task of the partitioned near pass: :func:`split_band_keys` of one source's live rows, read from the
-    exact partitions' drop files under ``folder`` (:mod:`bagel.pipeline.partitioned_dedup`)."""
-    from bagel.pipeline.partitioned_dedup import source_drops
-
-    source, previous = ordered[pos]
-    live, _ = source_drops(recipe, source, previous, folder, pos, partitions)
-    return split_band_keys(str(previous.path), exclude_sets + pos, live, recipe, str(Path(folder) / "near"),
-                           partitions)
-
-
 def copies_to_files(recipe: Recipe, ordered: list, folder: str, partitions: int, exclude_sets: int) -> int:
     """A task of the partitioned near pass: the near copies, one ``near.<pos>.npy`` per source under
     ``folder/near``; how many."""
@@ -261,28 +255,10 @@ def copies_to_files(recipe: Recipe, ordered: list, folder: str, partitions: int,
     return len(copies)
 
 
-def partitioned_near(recipe: Recipe, ordered: list, folder: Path, partitions: int, excluded: list[Path],
-                     run) -> None:
-    """The near pass in tasks run by ``run(function, argument tuples)`` (an executor's map), after the exact
-    partitions under ``folder``: each file's band keys split by partition (a task per file), the shared
-    keys of each partition (a task each), the copies in load order (one task over the shared keys only),
-    written per source for :func:`source_near_drops`. Tasks return counts: no process holds a mask of
-    another source or more than one partition's keys."""
-    near_folder = folder / "near"
-    shutil.rmtree(near_folder, ignore_errors=True)
-    near_folder.mkdir(parents=True)
-    numbers = taking_part(recipe, ordered, len(excluded))
-    run(split_band_keys, [(str(excluded[n]), n, None, recipe, str(near_folder), partitions)
-                          for n in numbers if n < len(excluded)])
-    run(split_source, [(recipe, ordered, n - len(excluded), str(folder), partitions, len(excluded))
-                       for n in numbers if n >= len(excluded)])
-    run(shared_partition, [(str(near_folder), part) for part in range(partitions)])
-    run(copies_to_files, [(recipe, ordered, str(folder), partitions, len(excluded))])
-
-
 def source_near_drops(recipe: Recipe, ordered: list, pos: int, folder: str, excluded: list[Path], mask: np.ndarray,
                       dropped: dict) -> tuple[np.ndarray, dict, list[dict]]:
-    """One source's (mask, drops, near-drop records) after :func:`partitioned_near`, from its exact ones."""
+    """One source's (mask, drops, near-drop records) after the partitioned near pass
+    (:func:`bagel.pipeline.partitioned_dedup.partitioned_near`), from its exact ones."""
     names = [e.name for e in recipe.exclude]
     dropped = Counter(dropped)
     pairs = apply_copies(names, mask, dropped, np.load(Path(folder) / "near" / f"near.{pos}.npy"))

@@ -13,8 +13,8 @@
 Every task reads and writes files under ``cache/dedup/partitions/`` in the out dir and returns counts
 only, so no process holds more than one partition's ids, or one source's keep-mask. The keep-masks
 and counts equal the local engine's (same hashes, same rule). With near dedup on, the near pass runs
-between steps 2 and 3 in tasks of its own (:func:`bagel.pipeline.near.partitioned_near`: band keys
-partitioned the same way), and step 3 drops its copies too.
+between steps 2 and 3 in tasks of its own (:func:`partitioned_near`: band keys partitioned the same
+way), and step 3 drops its copies too.
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ from bagel.atomic import atomic_write_bytes
 from bagel.config import Recipe
 from bagel.dedup import id_hashes
 from bagel.pipeline import cache
+from bagel.pipeline.near import (copies_to_files, exclude_records, shared_partition, source_near_drops,
+                                 split_band_keys, taking_part)
 from bagel.pipeline.result import StepResult
 from bagel.pipeline.steps import cached_dedup, dedup_entries, id_batches, write_dedup
 from bagel.sources.base import Source
@@ -112,13 +114,39 @@ def source_drops(recipe: Recipe, source: Source, previous: StepResult, folder: s
     return mask, dict(dropped)
 
 
+def split_source(recipe: Recipe, ordered: list, pos: int, folder: str, partitions: int, exclude_sets: int) -> int:
+    """Near pass, for one source (a task): the band keys of its rows that step 2 kept
+    (:func:`bagel.pipeline.near.split_band_keys`)."""
+    source, previous = ordered[pos]
+    live, _ = source_drops(recipe, source, previous, folder, pos, partitions)
+    return split_band_keys(str(previous.path), exclude_sets + pos, live, recipe, str(Path(folder) / "near"),
+                           partitions)
+
+
+def partitioned_near(recipe: Recipe, ordered: list, folder: Path, partitions: int, excluded: list[Path],
+                     run: Callable[[Callable, list[tuple]], list]) -> None:
+    """The near pass between steps 2 and 3, in ``partitions`` band-key partitions under ``folder/near``: each
+    file's band keys split by partition (a task per exclude set and per source), the shared keys of each
+    partition (a task each), the copies in load order (one task, over the rows sharing a key only),
+    written per source for step 3. Tasks return counts: no process holds another source's mask or more
+    than one partition's keys."""
+    near_folder = folder / "near"
+    shutil.rmtree(near_folder, ignore_errors=True)
+    near_folder.mkdir(parents=True)
+    numbers = taking_part(recipe, ordered, len(excluded))
+    run(split_band_keys, [(str(excluded[n]), n, None, recipe, str(near_folder), partitions)
+                          for n in numbers if n < len(excluded)])
+    run(split_source, [(recipe, ordered, n - len(excluded), str(folder), partitions, len(excluded))
+                       for n in numbers if n >= len(excluded)])
+    run(shared_partition, [(str(near_folder), part) for part in range(partitions)])
+    run(copies_to_files, [(recipe, ordered, str(folder), partitions, len(excluded))])
+
+
 def write_source(recipe: Recipe, source: Source, previous: StepResult, entry_key: str, entry: cache.Entry,
                  folder: str, pos: int, partitions: int, ordered: list | None = None,
                  excluded: list[Path] = ()) -> StepResult:
     """Step 3 for one source: drop the rows the partitions dropped (and, given ``ordered`` and the exclude
     sets' records, the near pass's copies) and write its dedup output."""
-    from bagel.pipeline.near import source_near_drops
-
     started = time.perf_counter()
     mask, dropped = source_drops(recipe, source, previous, folder, pos, partitions)
     removals = []
@@ -132,8 +160,6 @@ def partitioned_dedup(recipe: Recipe, ordered: list[tuple[Source, StepResult]], 
     """Priority dedup over ``ordered`` (load order) in ``partitions`` hash partitions, each step's tasks run by
     ``run(function, argument tuples)`` (an executor's map); one result per source, as the local engine gives
     (with near dedup on, its pass in the same partitions)."""
-    from bagel.pipeline.near import exclude_records, partitioned_near
-
     entries = dedup_entries(ordered, root, recipe)
     results = [cached_dedup(source, key, entry) for (source, _), (key, entry) in zip(ordered, entries)]
     if all(results):

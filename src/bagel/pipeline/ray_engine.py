@@ -5,7 +5,7 @@
 - dedup: ids hash-partitioned (:mod:`bagel.pipeline.partitioned_dedup`): one task per source and
   per exclude set splits its id hashes, one task per partition applies the priority rule and the
   exclude sets, one task per source writes its output; no process holds all ids. Near dedup, in the
-  same partitions (:func:`bagel.pipeline.near.partitioned_near`): one task per file splits its live
+  same partitions (:func:`bagel.pipeline.partitioned_dedup.partitioned_near`): one task per file splits its live
   rows' band keys, one task per partition keeps the keys several rows share, and one task applies
   the local rule in load order over those rows only;
 - mix (weighted shares, a global choice over hashes and lengths): one task;
