@@ -196,7 +196,6 @@ def signatures(texts, ngram: int, num_perm: int) -> tuple[np.ndarray, np.ndarray
     rows_left = empty // num_perm
     sigs[empty] = sigs[rows_left * num_perm + np.argmax(filled.reshape(rows, num_perm)[rows_left], axis=1)]
     return sigs.reshape(rows, num_perm), has
-    return sigs, has
 
 
 def text_slices(texts: pa.Array, budget: int) -> list[tuple[int, int]]:
