@@ -43,7 +43,7 @@ class DecontamOptions(BaseModel):
     mc_question_min_words: int = Field(20, ge=1)
     # share of an item's numbers (math benchmarks; an MC item's question) an n-gram match must hold; an
     # embedding match (a paraphrase) must hold all of them and every choice of an MC item (lexical_min
-    # of each choice's words)
+    # of each choice's words); half of them and no number the item lacks also counts (numbers lost)
     number_share: float = Field(0.6, ge=0, le=1)
     # embedding detector: a static model finds candidates, the transformer model re-scores them
     model: str | None = None  # sentence-transformers name or path; None = the bundled all-MiniLM-L6-v2
