@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from bagel.decontam import DecontamOptions, Decontaminator
-from bagel.decontam.embedding import VectorStore, default_model, embed
+from bagel.decontam.embedding import EmbeddingIndex, VectorStore, default_model, embed
 from bagel.records import single_turn, to_table
 
 QUESTIONS = [
@@ -129,3 +129,26 @@ def test_bagel_original_reproduces_the_rule(bench_file, tmp_path):
     assert [r["train_text"] for r in removals] == [texts[0], texts[2]]
     assert [r["detector"] for r in removals] == ["bagel-original"] * 2
     assert removals[0]["score"] == pytest.approx(0.0, abs=1e-4)
+
+
+def test_inverted_file_search_matches_faiss_ivf():
+    import faiss
+
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((5000, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    queries = np.ascontiguousarray(vectors[:300] + 0.3 * rng.standard_normal((300, 16)).astype(np.float32))
+    index = EmbeddingIndex(vectors, probe=4)
+    scores, ids = index.nearest(queries, 3)
+    cells = int(2 * np.sqrt(len(vectors)))
+    ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(16), 16, cells, faiss.METRIC_INNER_PRODUCT)
+    faiss.omp_set_num_threads(1)
+    ivf.train(vectors)
+    ivf.add(vectors)
+    ivf.nprobe = 4
+    expected_scores, expected_ids = ivf.search(queries, 3)
+    assert np.array_equal(ids, expected_ids)  # same cells, same probes, same neighbours
+    assert np.allclose(scores, expected_scores, atol=1e-5)
+    exact = np.sort(queries @ vectors.T, axis=1)[:, ::-1][:, :3]
+    assert (scores <= exact + 1e-5).all() and not np.allclose(scores, exact, atol=1e-5)  # approximate, as an IVF is
+    assert index.nearest(queries[:0], 3)[1].shape == (0, 3)

@@ -86,18 +86,17 @@ class Decontaminator:
         variants = benchmark_variants(benchmarks, opts)
         self.bench_of = np.asarray([v.bench for v in variants], dtype=np.int32)
         self.item_of = np.asarray([v.item for v in variants], dtype=np.int32)
+        self.texts = [v.text for v in variants]
         self.ngram = self.model = self.index = None
         if opts.preset != "bagel-original":
             self.ngram = cached_index([v.indexed for v in variants], [v.group for v in variants], opts.ngram_n,
                                       opts.ngram_min_words, opts.ngram_short_slack, self.cache_dir)
             self.numbers = [v.numbers for v in variants]
-            self.all_numbers = [v.all_numbers for v in variants]
             self.choices = [v.choices for v in variants]
         if opts.preset == "ngram":
             return
-        texts = [v.text for v in variants]
+        texts = self.texts
         original = [v.original for v in variants]
-        self.texts = texts
         model_id = opts.model or "all-MiniLM-L6-v2 (bundled)"
         if opts.preset == "bagel-original":
             self.model = load_model(opts.model, opts.device, opts.max_seq_length)
@@ -149,7 +148,7 @@ class Decontaminator:
             return True
         found = numbers(text, spaced=True)
         held = len(wanted & found)
-        return held >= share * len(wanted) or (2 * held >= len(wanted) and found <= self.all_numbers[variant])
+        return held >= share * len(wanted) or (2 * held >= len(wanted) and found <= numbers(self.texts[variant]))
 
     def _choices_kept(self, text: str, variant: int) -> bool:
         """Whether ``text`` holds at least ``lexical_min`` (IDF-weighted) of the words of every choice of

@@ -57,8 +57,7 @@ class Variant:
     ``text`` is what the embedding detectors compare, ``indexed`` what the n-gram index holds (a
     multiple-choice item's question and choices split by breaks), ``words`` its word count (0 when all
     are numbers), ``numbers`` the numbers (of the question) a match
-    must hold (math benchmarks; empty otherwise), ``all_numbers`` those of the whole text (question and
-    choices), ``original`` whether the original rule indexed it.
+    must hold (math benchmarks; empty otherwise), ``original`` whether the original rule indexed it.
     """
 
     bench: int
@@ -70,7 +69,6 @@ class Variant:
     numbers: frozenset
     original: bool
     choices: tuple = ()  # a multiple-choice variant's choices (the lines after the question)
-    all_numbers: frozenset = frozenset()
 
 
 def full_texts(items: BenchmarkItems) -> list[str]:
@@ -126,6 +124,5 @@ def benchmark_variants(benchmarks: list[BenchmarkItems], options) -> list[Varian
         keep = registered.original_variants if registered else 1
         out.append(Variant(b, item, int(offsets[b]) + item, text, indexed, count,
                            frozenset(numbers(lines[0])) if numeric else frozenset(), seen[(b, item)] <= keep,
-                           tuple(LABEL.sub("", line) for line in lines[1:]),
-                           frozenset(numbers(text)) if numeric else frozenset()))
+                           tuple(LABEL.sub("", line) for line in lines[1:])))
     return out
