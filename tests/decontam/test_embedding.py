@@ -152,3 +152,25 @@ def test_inverted_file_search_matches_faiss_ivf():
     exact = np.sort(queries @ vectors.T, axis=1)[:, ::-1][:, :3]
     assert (scores <= exact + 1e-5).all() and not np.allclose(scores, exact, atol=1e-5)  # approximate, as an IVF is
     assert index.nearest(queries[:0], 3)[1].shape == (0, 3)
+
+
+def test_static_encoder_matches_model2vec(static_path, monkeypatch):
+    from model2vec import StaticModel
+
+    from bagel.decontam.embedding import StaticEncoder, load_static
+
+    model = StaticModel.from_pretrained(static_path)
+    texts = ["Janet’s ducks lay 16 eggs per day.", "", "  Which U.S. state   produces the most peaches?\n",
+             "déjà vu, naïve café", "word " * 520 + "peaches " * 80]  # over max_length tokens: model2vec cuts it
+    expected = np.asarray(model.encode(texts), dtype=np.float32)
+    encoder, _ = load_static(static_path, None, Path("unused"))
+    assert isinstance(encoder, StaticEncoder) and encoder.chunked
+    for _ in range(2):  # cold, then from the chunk cache
+        found = encoder.encode(texts)
+        cosine = (found * expected).sum(1) / np.maximum(
+            np.linalg.norm(found, axis=1) * np.linalg.norm(expected, axis=1), 1e-12)
+        assert np.allclose(cosine[[0, 2, 3, 4]], 1.0, atol=1e-5) and not found[1].any()
+    assert "ducks" in encoder.tokens and "day." in encoder.tokens
+    monkeypatch.setattr(StaticEncoder, "CACHE_CHUNKS", 3)  # full: cleared, then this batch's chunks only
+    encoder.encode(["a b c"])
+    assert sorted(encoder.tokens) == ["a", "b", "c"]
