@@ -81,14 +81,15 @@ class StaticEncoder:
 
     With a tokenizer that splits on whitespace before anything else (BERT's WordPiece, whitespace
     pre-tokenizers), a text's tokens are those of its chunks, one after another; so each distinct chunk
-    ("Janet's", "ducks.") is tokenized once per :attr:`CACHE_CHUNKS` distinct chunks seen, and a text's
+    ("Janet's", "ducks.") is tokenized once (the cache holds up to :attr:`CACHE_CHUNKS` chunks, about
+    70 MB, then starts over), and a text's
     vector is the sum of its chunks' token vectors: the direction of model2vec's mean (the vectors are
     normalised afterwards), in float32. Texts longer than the model's ``max_length`` tokens, and every
     text of a model whose tokenizer does not split on whitespace first, go through model2vec's own
     ``encode``.
     """
 
-    CACHE_CHUNKS = 500_000
+    CACHE_CHUNKS = 200_000
     CHUNKED = ("BertPreTokenizer", "Whitespace", "WhitespaceSplit")
 
     def __init__(self, model):
