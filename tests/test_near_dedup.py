@@ -1,4 +1,4 @@
-"""Near-duplicate dedup: shingles, LSH parameters, in-order matching, spilling, and recall on real questions."""
+"""Near-duplicate dedup: shingles, LSH parameters, band keys, in-order resolution, and recall on real questions."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bagel import dedup
-from bagel.near_dedup import NearIndex, lsh_params, normalise, shingle_hashes
+from bagel import near_dedup
+from bagel.near_dedup import (ADD, CHECK_ADD, EXCLUDE, NONE, BandKeys, lsh_params, min_agreement, normalise,
+                              resolve_in_order, shared_members, shingle_hashes)
 
 GSM8K = Path(__file__).parent / "fixtures" / "dedup" / "gsm8k_train_questions.jsonl.gz"
 FILLERS = ("really", "then", "also", "now", "exactly", "total")
@@ -34,39 +35,83 @@ def test_lsh_params_lean_to_recall_at_the_threshold():
     assert bands * rows <= 128
 
 
+SHIFT = 20
+
+
+def _copies(files: list[list[str]], roles: list[int]) -> dict[tuple[int, int], tuple[int, int]]:
+    """The near copies among ``files`` of texts (each with its role), candidates confirmed by their sketches
+    as the dedup step does: ``(file, row) -> (file, row)`` copied."""
+    bander = BandKeys(0.8, 128, 5)
+    keys, refs, sketches = [], [], []
+    for number, texts in enumerate(files):
+        file_keys, file_sketches, has = bander.keys(texts)
+        keys.append(file_keys[has].reshape(-1))
+        refs.append(np.repeat((number << SHIFT) | np.flatnonzero(has), bander.bands))
+        sketches.append(file_sketches[has])
+    shared_keys, shared_refs = shared_members(np.concatenate(keys), np.concatenate(refs))
+    every_ref = np.unique(np.concatenate(refs))  # the sketches of the rows the shared pairs name, in ref order
+    row_sketches = np.concatenate(sketches)[np.searchsorted(every_ref, np.unique(shared_refs))]
+    pairs = resolve_in_order(shared_keys, shared_refs, np.array(roles), SHIFT, row_sketches, min_agreement(0.8, 128))
+    return {divmod(int(ref), 1 << SHIFT): divmod(int(copied), 1 << SHIFT) for ref, copied in pairs}
+
+
+BASE = ("Natalia sold clips to 48 of her friends in April, and then she sold half as many clips in May. "
+        "How many clips did Natalia sell altogether in April and May?")
+
+
 def test_exact_and_near_copies_match_the_first_kept_row_in_order():
-    index = NearIndex(0.8, 128, 5)
-    base = ("Natalia sold clips to 48 of her friends in April, and then she sold half as many clips in May. "
-            "How many clips did Natalia sell altogether in April and May?")
-    first = index.filter([base, "A completely different question about trains and apples?"], np.array([10, 11]),
-                         check=True, add=True)
-    assert first.tolist() == [-1, -1]
-    again = index.filter([base.upper(), base.replace("April", "March"), "Something else entirely, about boats.",
-                          "Something else entirely, about boats!", ""], np.array([20, 21, 22, 23, 24]),
-                         check=True, add=True)
-    assert again.tolist() == [10, 10, -1, 22, -1]  # an empty key text is never a copy
+    first = [BASE, "A completely different question about trains and apples?"]
+    again = [BASE.upper(), BASE.replace("April", "March"), "Something else entirely, about boats.",
+             "Something else entirely, about boats!", ""]
+    # an empty key text is never a copy; a copy of a copy names the first kept row
+    assert _copies([first, again], [CHECK_ADD, CHECK_ADD]) == {(1, 0): (0, 0), (1, 1): (0, 0), (1, 3): (1, 2)}
 
 
-def test_add_only_remembers_without_dropping():
-    index = NearIndex(0.8, 128, 5)
-    assert index.filter(["same text here", "same text here"], np.array([1, 2]), check=False, add=True).tolist() == [
-        -1, -1]
-    assert index.filter(["same text here"], np.array([3]), check=True, add=False).tolist() == [1]
+def test_a_dropped_row_is_not_kept_for_later_rows():
+    # row 1 shares band key 11 with row 0 and key 12 with row 2: row 1 goes, and row 2 (which shares a band only
+    # with the dropped row 1) stays; row 3 shares key 13 with row 2 and key 11 with row 0: it names the smaller
+    keys = np.array([11, 11, 12, 12, 13, 13, 11], dtype=np.uint64)
+    refs = np.array([0, 1, 1, 2, 2, 3, 3])
+    assert resolve_in_order(keys, refs, np.array([CHECK_ADD]), SHIFT).tolist() == [[1, 0], [3, 0]]
 
 
-def test_spilled_index_answers_the_same(tmp_path, monkeypatch):
-    monkeypatch.setattr(dedup, "_LEVEL0_MAX", 1000)  # merge (and spill) after every 1,000 keys
-    texts = [f"question number {i} about {i * 7} apples and {i % 13} pears" for i in range(3000)]
-    spilled = NearIndex(0.8, 128, 5, memory_budget=1024, spill_dir=tmp_path)
-    for start in range(0, 3000, 500):
-        spilled.filter(texts[start: start + 500], np.arange(start, start + 500), check=False, add=True)
-    assert spilled.store.spilled and list(tmp_path.glob("run-*.payload.npy"))
-    memory = NearIndex(0.8, 128, 5)
-    memory.filter(texts, np.arange(3000), check=False, add=True)
-    probe = [t.upper() for t in texts[::97]]
-    refs = np.arange(len(probe)) + 10_000
-    assert spilled.filter(probe, refs, check=True, add=False).tolist() == \
-        memory.filter(probe, refs, check=True, add=False).tolist()
+def test_candidates_are_confirmed_by_their_sketches():
+    assert min_agreement(0.8, 128) == 94  # a pair at 0.8 - 2 standard errors (0.729), plus agreement by chance
+    # rows 1 and 2 both share band key 11 with row 0; row 1's sketch agrees with row 0's on 93 of 128 values
+    # (a chance collision), row 2's on 94: row 1 is kept (and then held for row 2, which names row 0 first)
+    rng = np.random.default_rng(0)
+    base = rng.integers(0, 256, 128, dtype=np.uint8)
+    unlike, like = base.copy(), base.copy()
+    unlike[:35] += 1
+    like[:34] += 1
+    keys, refs = np.array([11, 11, 11], dtype=np.uint64), np.array([0, 1, 2])
+    sketches = np.stack([base, unlike, like])
+    assert resolve_in_order(keys, refs, np.array([CHECK_ADD]), SHIFT, sketches, 94).tolist() == [[2, 0]]
+    assert resolve_in_order(keys, refs, np.array([CHECK_ADD]), SHIFT).tolist() == [[1, 0], [2, 0]]  # unconfirmed
+
+
+def test_policies_add_none_and_exclude_sets():
+    same = ["same text here"]
+    assert _copies([same, same], [ADD, ADD]) == {}  # rows that only add are never dropped
+    assert _copies([same, same], [ADD, CHECK_ADD]) == {(1, 0): (0, 0)}
+    assert _copies([same, same, same], [NONE, CHECK_ADD, CHECK_ADD]) == {(2, 0): (1, 0)}  # none: not kept
+    # an exclude set's row drops a copy of any policy, and is named before any kept row
+    assert _copies([same, same, same, same], [EXCLUDE, ADD, NONE, CHECK_ADD]) == {
+        (1, 0): (0, 0), (2, 0): (0, 0), (3, 0): (0, 0)}
+
+
+def test_shared_members_keeps_only_keys_several_rows_hold():
+    keys = np.array([5, 7, 5, 9, 7, 7], dtype=np.uint64)
+    shared_keys, refs = shared_members(keys, np.arange(6))
+    assert shared_keys.tolist() == [5, 5, 7, 7, 7] and refs.tolist() == [0, 2, 1, 4, 5]
+
+
+def test_band_keys_do_not_depend_on_slicing(monkeypatch):
+    texts = [f"question number {i} about {i * 7} apples and {i % 13} pears" for i in range(300)]
+    whole = BandKeys(0.8, 128, 5).keys(texts)
+    monkeypatch.setattr(near_dedup, "SLICE_BYTES", 100)
+    sliced = BandKeys(0.8, 128, 5).keys(texts)
+    assert all(np.array_equal(a, b) for a, b in zip(whole, sliced))
 
 
 def _light_edit(question: str, rng: random.Random) -> str:
@@ -97,11 +142,9 @@ def test_real_questions_edited_copies_removed_distinct_kept(part):
     questions = [json.loads(line)["question"] for line in gzip.open(GSM8K, "rt", encoding="utf-8")][part::2]
     rng = random.Random(part)
     copies = [_light_edit(q, rng) for q in questions]
-    index = NearIndex(0.8, 128, 5)
-    originals = index.filter(questions, np.arange(len(questions)), check=True, add=True)
-    matched = index.filter(copies, np.arange(len(copies)) + 100_000, check=True, add=True)
-    lost = int((originals >= 0).sum())
+    found = _copies([questions, copies], [CHECK_ADD, CHECK_ADD])
+    lost = sum(1 for (number, _) in found if number == 0)
     assert lost < 0.01 * len(questions)
-    caught = int((matched >= 0).sum())
+    caught = sum(1 for (number, _) in found if number == 1)
     assert caught >= 0.9 * len(copies), caught
-    assert int((matched == np.arange(len(copies))).sum()) >= caught - 2  # matched to their own original
+    assert sum(1 for (number, row), copied in found.items() if number == 1 and copied == (0, row)) >= caught - 2

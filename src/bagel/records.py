@@ -43,9 +43,15 @@ RECORD_FIELDS = tuple(RECORD_SCHEMA.names)
 STRATUM = "_stratum"  # optional key a converter sets for stratified sampling (kept until the sample step)
 
 
+_OID = uuid.NAMESPACE_OID.bytes
+_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}  # RFC 4122 variant bits
+
+
 def make_id(key_text: str) -> str:
-    """Return the dedup id of ``key_text``: ``str(uuid5(NAMESPACE_OID, key_text))``."""
-    return str(uuid.uuid5(uuid.NAMESPACE_OID, key_text))
+    """Return the dedup id of ``key_text``: ``str(uuid5(NAMESPACE_OID, key_text))``, built from the SHA-1
+    digest directly (4x faster than through ``uuid.UUID``; same string)."""
+    digest = hashlib.sha1(_OID + key_text.encode()).hexdigest()
+    return f"{digest[:8]}-{digest[8:12]}-5{digest[13:16]}-{_VARIANT[digest[16]]}{digest[17:20]}-{digest[20:32]}"
 
 
 def record(kind: str, *, id: str, source: str = "", confidence: int = 0, **fields: Any) -> dict:

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from bagel.decontam import DecontamOptions, Decontaminator
-from bagel.decontam.embedding import VectorStore, default_model, embed
+from bagel.decontam.embedding import EmbeddingIndex, VectorStore, default_model, embed
 from bagel.records import single_turn, to_table
 
 QUESTIONS = [
@@ -129,3 +129,48 @@ def test_bagel_original_reproduces_the_rule(bench_file, tmp_path):
     assert [r["train_text"] for r in removals] == [texts[0], texts[2]]
     assert [r["detector"] for r in removals] == ["bagel-original"] * 2
     assert removals[0]["score"] == pytest.approx(0.0, abs=1e-4)
+
+
+def test_inverted_file_search_matches_faiss_ivf():
+    import faiss
+
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((5000, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    queries = np.ascontiguousarray(vectors[:300] + 0.3 * rng.standard_normal((300, 16)).astype(np.float32))
+    index = EmbeddingIndex(vectors, probe=4)
+    scores, ids = index.nearest(queries, 3)
+    cells = int(2 * np.sqrt(len(vectors)))
+    ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(16), 16, cells, faiss.METRIC_INNER_PRODUCT)
+    faiss.omp_set_num_threads(1)
+    ivf.train(vectors)
+    ivf.add(vectors)
+    ivf.nprobe = 4
+    expected_scores, expected_ids = ivf.search(queries, 3)
+    assert np.array_equal(ids, expected_ids)  # same cells, same probes, same neighbours
+    assert np.allclose(scores, expected_scores, atol=1e-5)
+    exact = np.sort(queries @ vectors.T, axis=1)[:, ::-1][:, :3]
+    assert (scores <= exact + 1e-5).all() and not np.allclose(scores, exact, atol=1e-5)  # approximate, as an IVF is
+    assert index.nearest(queries[:0], 3)[1].shape == (0, 3)
+
+
+def test_static_encoder_matches_model2vec(static_path, monkeypatch):
+    from model2vec import StaticModel
+
+    from bagel.decontam.embedding import StaticEncoder, load_static
+
+    model = StaticModel.from_pretrained(static_path)
+    texts = ["Janet’s ducks lay 16 eggs per day.", "", "  Which U.S. state   produces the most peaches?\n",
+             "déjà vu, naïve café", "word " * 520 + "peaches " * 80]  # over max_length tokens: model2vec cuts it
+    expected = np.asarray(model.encode(texts), dtype=np.float32)
+    encoder, _ = load_static(static_path, None, Path("unused"))
+    assert isinstance(encoder, StaticEncoder) and encoder.chunked
+    for _ in range(2):  # cold, then from the chunk cache
+        found = encoder.encode(texts)
+        cosine = (found * expected).sum(1) / np.maximum(
+            np.linalg.norm(found, axis=1) * np.linalg.norm(expected, axis=1), 1e-12)
+        assert np.allclose(cosine[[0, 2, 3, 4]], 1.0, atol=1e-5) and not found[1].any()
+    assert "ducks" in encoder.tokens and "day." in encoder.tokens
+    monkeypatch.setattr(StaticEncoder, "CACHE_CHUNKS", 3)  # full: cleared, then this batch's chunks only
+    encoder.encode(["a b c"])
+    assert sorted(encoder.tokens) == ["a", "b", "c"]

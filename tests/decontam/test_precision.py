@@ -110,8 +110,22 @@ def test_gsm8k_same_numbers_reworded_removed(decon):
     assert _removed(decon, [reworded, other_numbers]) == [(0, "gsm8k", 0)]
 
 
+def test_gsm8k_numbers_dropped_not_replaced_removed(bench_dir, tmp_path):
+    # every number required: a text missing one counts only when it states no number of its own
+    strict = Decontaminator(DecontamOptions(preset="ngram", number_share=1.0,
+                                            benchmarks=[f"gsm8k={bench_dir / 'gsm8k.jsonl'}"]), cache_dir=tmp_path)
+    dropped = PLANE.replace("2000", "more")  # a number lost in copying, the rest held
+    replaced = PLANE.replace("2000", "2500")
+    most_dropped = dropped.replace("1200", "many")  # under half of the item's numbers
+    assert _removed(strict, [dropped, replaced, most_dropped, PLANE.replace("1200", "1 ,200")]) == [
+        (0, "gsm8k", 0), (3, "gsm8k", 0)]
+
+
 def test_numbers_and_span():
     assert numbers("It costs $1,200.50, three or 2000.0; 05 and 7") == {"1200.5", "3", "2000", "5", "7"}
+    # word-by-word tokenised text: a point or comma after a space between digits is read both ways
+    assert numbers("Mars is 1 . 5 AU , 1 ,200 km; 1, 2", spaced=True) == {"1", "5", "1.5", "200", "1200", "2"}
+    assert numbers("Mars is 1 . 5 AU") == {"1", "5"}
     assert longest_span("Tell me: A plane travels 1200 miles in 3 hours!", PLANE) == "a plane travels 1200 miles in 3 hours"
 
 

@@ -136,6 +136,15 @@ def test_malformed_items_are_counted_and_skipped():
     assert dpo == []
 
 
+def test_chats_longer_than_the_quick_role_check_are_checked_in_full():
+    texts = [f"t{i}" for i in range(260)]  # 130 exchanges
+    long_bad = chat(*texts)
+    long_bad[-2]["from"] = "gpt"
+    sft, _, dropped = render([sft_record("ok", *texts), record("sft", id="bad", source="s", conversations=long_bad)],
+                             formats=["vicuna"])
+    assert (len(sft), dropped) == (130, {"malformed:roles_do_not_alternate": 1})
+
+
 def test_record_system_field_is_used_when_the_chat_has_no_system_turn():
     rec = record("sft", id="r", source="s", conversations=chat("q", "a"), system="Sys.")
     sft, _, _ = render([rec], formats=["vicuna"])

@@ -20,8 +20,9 @@ How the detectors combine (``preset``):
 What is evidence (``ngram`` and ``default``; see :func:`~bagel.decontam.texts.benchmark_variants`): a
 multiple-choice item is indexed as question + choices (its question alone only when long), generic
 items ("Who are you?") are not indexed, and numbers are hard tokens for math items and MC questions:
-an n-gram match must hold ``number_share`` of the item's numbers; an embedding match all of them and
-(MC) ``lexical_min`` of each choice's words. The static search is an inverted file (``static_probe``).
+an n-gram match must hold ``number_share`` of the item's numbers, an embedding match all of them (either
+may instead hold half of them and no number of its own: numbers lost, not replaced) and (MC)
+``lexical_min`` of each choice's words. The static search is an inverted file (``static_probe``).
 - ``bagel-original``: the original rule alone, on the first human turn (or dpo prompt): nearest
   benchmark text in a flat L2 index (k=1), removed when the squared L2 distance is <=
   ``original_distance`` and ``abs(len(train) - len(bench)) / len(train) <= original_length_ratio``;
@@ -85,6 +86,7 @@ class Decontaminator:
         variants = benchmark_variants(benchmarks, opts)
         self.bench_of = np.asarray([v.bench for v in variants], dtype=np.int32)
         self.item_of = np.asarray([v.item for v in variants], dtype=np.int32)
+        self.texts = [v.text for v in variants]
         self.ngram = self.model = self.index = None
         if opts.preset != "bagel-original":
             self.ngram = cached_index([v.indexed for v in variants], [v.group for v in variants], opts.ngram_n,
@@ -93,9 +95,8 @@ class Decontaminator:
             self.choices = [v.choices for v in variants]
         if opts.preset == "ngram":
             return
-        texts = [v.text for v in variants]
+        texts = self.texts
         original = [v.original for v in variants]
-        self.texts = texts
         model_id = opts.model or "all-MiniLM-L6-v2 (bundled)"
         if opts.preset == "bagel-original":
             self.model = load_model(opts.model, opts.device, opts.max_seq_length)
@@ -139,9 +140,15 @@ class Decontaminator:
 
     def _evidence(self, text: str, variant: int, share: float) -> bool:
         """Whether a match of ``text`` on benchmark ``variant`` may count: at least ``share`` of the item's
-        numbers (math benchmarks; a multiple-choice item's question) are in the text."""
+        numbers (math benchmarks; a multiple-choice item's question) are in the text, or at least half
+        of them and no number the item does not hold (numbers dropped or garbled, not replaced: a
+        look-alike states its own numbers where the item has its)."""
         wanted = self.numbers[variant]
-        return not wanted or len(wanted & numbers(text)) >= share * len(wanted)
+        if not wanted:
+            return True
+        found = numbers(text, spaced=True)
+        held = len(wanted & found)
+        return held >= share * len(wanted) or (2 * held >= len(wanted) and found <= numbers(self.texts[variant]))
 
     def _choices_kept(self, text: str, variant: int) -> bool:
         """Whether ``text`` holds at least ``lexical_min`` (IDF-weighted) of the words of every choice of

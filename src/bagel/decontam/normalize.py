@@ -13,6 +13,9 @@ _APOSTROPHE = re.compile(r"['\u2019\u02bc`]")
 _NON_WORD = re.compile(r"(?:[^\w\ue000\ue001]|_)+")
 LABEL = re.compile(r"^\s*(?:\(?[A-Ja-j1-9][.):]|[-*])\s+")
 _NUMBER = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?")
+# "1 . 5", "1 ,200": a point or comma after a space, between digits (text tokenised word by word; prose
+# puts no space before a point or comma)
+_SPACED_POINT = re.compile(r"(?<=\d) ([.,]) ?(?=\d)")
 # "one" is left out: it is as often an article ("one monitor" = "a monitor") as a number
 _NUMBER_WORDS = {w: str(i) for i, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
@@ -38,9 +41,13 @@ def segmented(text: str) -> str:
     return f" {BREAK} ".join(LABEL.sub("", line) for line in text.split("\n") if line.strip())
 
 
-def numbers(text: str) -> set[str]:
-    """The distinct numbers of ``text``, normalised ("1,200" -> "1200", "1.50" -> "1.5", "three" -> "3")."""
-    found = set()
+def numbers(text: str, spaced: bool = False) -> set[str]:
+    """The distinct numbers of ``text``, normalised ("1,200" -> "1200", "1.50" -> "1.5", "three" -> "3").
+
+    With ``spaced``, a point or comma with a space before it between digits ("1 . 5", as word-by-word
+    tokenised text writes 1.5) also joins them: such numbers are read both ways ("1", "5" and "1.5").
+    """
+    found = numbers(_SPACED_POINT.sub(r"\1", text)) if spaced and _SPACED_POINT.search(text) else set()
     for raw in _NUMBER.findall(text):
         value = raw.replace(",", "")
         found.add(value.rstrip("0").rstrip(".") if "." in value else value.lstrip("0") or "0")

@@ -43,7 +43,7 @@ class DecontamOptions(BaseModel):
     mc_question_min_words: int = Field(20, ge=1)
     # share of an item's numbers (math benchmarks; an MC item's question) an n-gram match must hold; an
     # embedding match (a paraphrase) must hold all of them and every choice of an MC item (lexical_min
-    # of each choice's words)
+    # of each choice's words); half of them and no number the item lacks also counts (numbers lost)
     number_share: float = Field(0.6, ge=0, le=1)
     # embedding detector: a static model finds candidates, the transformer model re-scores them
     model: str | None = None  # sentence-transformers name or path; None = the bundled all-MiniLM-L6-v2
@@ -51,7 +51,7 @@ class DecontamOptions(BaseModel):
     static_model: str | None = None  # model2vec path; None = distilled locally from `model` (cached)
     static_threshold: float = Field(0.8, gt=0, le=1)  # static cosine for a benchmark text to be a candidate
     rescore_k: int = Field(2, ge=1)  # nearest benchmark texts (static) looked at per training text
-    # static search: k-means cells searched per text (an inverted file over sqrt(n) cells); None = exact
+    # static search: k-means cells searched per text (an inverted file over 2*sqrt(n) cells); None = exact
     static_probe: int | None = Field(16, ge=1)
     lexical_min: float = Field(0.4, ge=0, le=1)  # IDF-weighted share of the item's words; below: a look-alike
     static_accept: float = Field(0.9, gt=0, le=1)  # static cosine and ...

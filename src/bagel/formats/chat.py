@@ -14,6 +14,7 @@ import re
 ROLE_ALIASES = {"user": "human", "assistant": "gpt", "system": "system", "human": "human", "gpt": "gpt"}
 
 _NEWLINE_RUN = re.compile(r"\n{3,}")
+_ALTERNATING = ["human", "gpt"] * 64  # the role sequence of a valid chat (longer chats take the slow checks)
 
 
 class MalformedChat(ValueError):
@@ -32,13 +33,16 @@ def split_chat(roles: list, texts: list, *, last: str = "gpt") -> tuple[str | No
     """
     start = 1 if roles and roles[0] == "system" else 0
     system = texts[0] if start and texts[0] and not texts[0].isspace() else None
-    if len(roles) == start:
-        raise MalformedChat("no_turns")
-    human, gpt = roles[start::2], roles[start + 1 :: 2]
-    if human.count("human") != len(human) or gpt.count("gpt") != len(gpt):
-        raise MalformedChat("roles_do_not_alternate")
-    if len(human) != len(gpt) + (last == "human"):
-        raise MalformedChat(f"does_not_end_with_{last}")
+    n_turns = len(roles) - start
+    if not n_turns or roles[start:] != _ALTERNATING[:n_turns] or n_turns % 2 != (last == "human"):
+        # a chat failing that quick test fails one of these (a long valid one passes them)
+        if not n_turns:
+            raise MalformedChat("no_turns")
+        human, gpt = roles[start::2], roles[start + 1 :: 2]
+        if human.count("human") != len(human) or gpt.count("gpt") != len(gpt):
+            raise MalformedChat("roles_do_not_alternate")
+        if len(human) != len(gpt) + (last == "human"):
+            raise MalformedChat(f"does_not_end_with_{last}")
     turns = texts[start:]
     for text in turns:
         if not text or text.isspace():

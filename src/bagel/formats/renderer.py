@@ -21,7 +21,7 @@ responses. Malformed items are counted by reason and skipped.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -61,7 +61,15 @@ class _Columns:
 
     def table(self) -> pa.Table:
         """The rows added so far, in ``schema``."""
-        return pa.Table.from_arrays([pa.array(c, pa.string()) for c in self.lists], schema=self.schema)
+        return pa.Table.from_arrays([_string_array(c) for c in self.lists], schema=self.schema)
+
+
+def _string_array(values: list[str]) -> pa.StringArray:
+    """``pa.array(values, pa.string())`` without its check for pandas objects, which imports pandas (0.4 s),
+    through pyarrow's ``StringBuilder`` (in ``pyarrow.lib`` since pyarrow 1.0, not re-exported)."""
+    builder = pa.lib.StringBuilder()
+    builder.append_values(values)
+    return builder.finish()
 
 
 class Renderer:
@@ -107,7 +115,7 @@ class Renderer:
             raise RuntimeError(f"item {ids[int(np.argmin(found))]} was not passed to Renderer.prepare")
         return [self._all_but[r] for r in (ranks % n).tolist()]
 
-    def _inputs(self, k: int, system: str | None, turns: list[str], row_ids: list[str]) -> list[str]:
+    def _inputs(self, k: int, system: str | None, turns: list[str], row_ids: Sequence[str]) -> list[str]:
         """Prompts of format ``k`` for each gpt turn, the default system prompt added per row by its coin."""
         fmt, default = self.formats[k], self.defaults[k]
         if system or default is None:
@@ -125,18 +133,19 @@ class Renderer:
         self, record_id: str, source: str, system: str | None, turns: list[str], n_turns: int, choice: tuple, out: _Columns
     ) -> None:
         """Add one SFT row per gpt turn and chosen format (``n_turns``: turns in the stored chat)."""
-        if len(turns) == 2:
-            row_ids = [record_id]
+        n_rows = len(turns) // 2
+        if n_rows == 1:
+            row_ids, responses = (record_id,), (collapse_newlines(turns[1]),)
         else:
             first_gpt = n_turns - len(turns) + 1
             row_ids = [make_id(f"{record_id}:{first_gpt + j}") for j in range(0, len(turns), 2)]
-        responses = [collapse_newlines(turns[j]) for j in range(1, len(turns), 2)]
+            responses = [collapse_newlines(turns[j]) for j in range(1, len(turns), 2)]
         out_ids, out_sources, out_formats, out_inputs, out_outputs = out.lists
         for k in choice:
             fmt = self.formats[k]
             out_ids += row_ids
-            out_sources += [source + self.suffixes[k]] * len(row_ids)
-            out_formats += [fmt.name] * len(row_ids)
+            out_sources += (source + self.suffixes[k],) * n_rows
+            out_formats += (fmt.name,) * n_rows
             out_inputs += self._inputs(k, system, turns, row_ids)
             out_outputs += map(fmt.output, responses)
 
@@ -160,8 +169,9 @@ class Renderer:
             for name in ("id", "source", "kind", "system", "prompt", "chosen", "rejected", "text")
         )
         conversations = _column(batch, "conversations")
-        offsets = conversations.offsets.to_numpy()
-        offsets = (offsets - offsets[0]).tolist()
+        offsets = conversations.offsets.to_pylist()  # not to_numpy(), which imports pandas (0.4 s)
+        if offsets[0]:
+            offsets = [offset - offsets[0] for offset in offsets]
         turn_struct = conversations.flatten()
         turn_columns = turn_struct.flatten()
         roles = turn_columns[turn_struct.type.get_field_index("from")].to_pylist()

@@ -1,21 +1,25 @@
 """The dedup step's passes after exact (id) dedup: exclusion of existing sets, and near-duplicate dedup.
 
-Given each source's exact-dedup keep-mask (from the local seen-set or the Ray group-by), sources
-are visited in load order, a batch at a time:
+Given each source's exact-dedup keep-mask (from the local seen-set or the Ray partitions):
 
 1. a row whose id is in an ``exclude:`` set is dropped as ``excluded:<name>``;
-2. with ``dedup.near`` on, a row whose key text nearly copies a row of an exclude set is dropped as
-   ``excluded:<name>``; else, for sources that check the seen-set, one that nearly copies a row kept
-   earlier (from a more trusted source, or earlier in the same one) is dropped as ``near_duplicate``.
-   Kept rows of sources that add to the seen-set are remembered. Sources that set
-   ``near_dedup: false`` skip this pass.
+2. with ``dedup.near`` on, in load order: a row whose key text nearly copies a row of an exclude set
+   is dropped as ``excluded:<name>``; else, for sources that check the seen-set, one that nearly
+   copies a row kept earlier (from a more trusted source, or earlier in the same one) is dropped as
+   ``near_duplicate``. Kept rows of sources that add to the seen-set count for later rows. Sources
+   that set ``near_dedup: false`` skip this pass.
 
-Each near drop is written with the id (and source) of the row it copies to the source's removals
-file (``near_duplicates.jsonl`` in the out dir).
+The near pass runs in band-key partitions (:func:`split_band_keys` per file, :func:`shared_partition`
+per partition, :func:`near_copies` once over the rows that share a key): serially on the local engine
+(as many partitions as the memory budget needs), as tasks on Ray
+(:func:`bagel.pipeline.partitioned_dedup.partitioned_near`). Each near drop is written with the id
+(and source) of the row it copies to the source's removals file (``near_duplicates.jsonl`` in the
+out dir).
 """
 
 from __future__ import annotations
 
+import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -25,7 +29,8 @@ import pyarrow.parquet as pq
 from bagel.config import ExcludeConfig, Recipe, SourceConfig
 from bagel.dedup import SortedRuns, id_hashes
 from bagel.errors import UserError
-from bagel.near_dedup import NearIndex, key_texts
+from bagel.near_dedup import (ADD, CHECK_ADD, EXCLUDE, NONE, BandKeys, key_texts, lsh_params, min_agreement,
+                              resolve_in_order, shared_members)
 from bagel.pipeline import cache
 from bagel.pipeline.convert import convert_source, source_rows
 from bagel.records import RECORD_SCHEMA, to_table
@@ -34,6 +39,8 @@ from bagel.sources.io import fingerprint
 
 KEY_COLUMNS = ["id", "kind", "conversations", "prompt", "text"]
 FILE_SHIFT = 40  # a row reference: (file number << FILE_SHIFT) | row number
+ROW_MASK = (1 << FILE_SHIFT) - 1
+FLUSH_PAIRS = 4 << 20  # (key, ref) pairs a file's split holds before writing them out (64 MB)
 
 
 def dedup_spec(recipe: Recipe) -> list:
@@ -78,70 +85,185 @@ def exclude_records(excluded: ExcludeConfig, root: Path, batch_size: int) -> Pat
     return entry.data
 
 
-class Refiner:
-    """Exclusion and near-dup state over one dedup step: the exclude sets' ids and band keys, and the
-    band keys of kept rows."""
+def near_roles(ordered: list, exclude_sets: int) -> np.ndarray:
+    """Each file's part in the near pass by its dedup policy (exclude sets, then sources in load order; see
+    :func:`bagel.near_dedup.resolve_in_order`)."""
+    by_policy = {"check_add": CHECK_ADD, "add": ADD}
+    return np.array([EXCLUDE] * exclude_sets + [by_policy.get(source.dedup, NONE) for source, _ in ordered],
+                    dtype=np.int8)
 
-    def __init__(self, recipe: Recipe, root: Path, memory_budget: int):
-        near = recipe.dedup.near
-        self.batch_size = recipe.batch_size
-        self.names = [e.name for e in recipe.exclude]
-        self.files: list[Path] = []  # what row references point into: exclude sets, then sources
-        self.excluded_ids = SortedRuns(memory_budget // 4, root / "dedup" / "spill-exclude", payload=True)
 
-        def index(name):
-            return NearIndex(near.threshold, near.num_perm, near.ngram, memory_budget // 4, root / "dedup" / name)
+def taking_part(recipe: Recipe, ordered: list, exclude_sets: int) -> list[int]:
+    """The files (by number) whose rows' band keys the near pass needs: every exclude set, and each source
+    that does not opt out and either checks or adds, or can lose rows to an exclude set."""
+    roles = near_roles(ordered, exclude_sets)
+    exempt = near_exempt(recipe)
+    return [number for number, role in enumerate(roles) if number < exclude_sets or (
+        ordered[number - exclude_sets][0].name not in exempt and (role != NONE or exclude_sets))]
 
-        self.near = index("spill-near") if near.enabled else None
-        self.excluded_near = index("spill-near-exclude") if near.enabled else None
-        for number, excluded in enumerate(recipe.exclude):
-            self._load_exclude(number, exclude_records(excluded, root, recipe.batch_size))
 
-    def _batches(self, path: Path):
-        offset = 0
-        for batch in cache.read_batches(path, columns=KEY_COLUMNS, batch_size=self.batch_size):
-            yield offset, batch
+def band_partitions(rows: int, recipe: Recipe, memory_budget: int) -> int:
+    """How many partitions the band keys of ``rows`` rows take so that one (16 bytes a key with its ref,
+    about 4 times that while it is sorted) fits in ``memory_budget``."""
+    bands, _ = lsh_params(recipe.dedup.near.threshold, recipe.dedup.near.num_perm)
+    return max(1, -(-rows * bands * 16 * 4 // max(memory_budget, 1)))
+
+
+def split_band_keys(path: str, number: int, live: np.ndarray | None, recipe: Recipe, folder: str,
+                    partitions: int) -> int:
+    """The band keys of one file's live rows (``live`` None: every row), each with its row's ref
+    (``number << FILE_SHIFT | row``), split by ``key % partitions`` into ``keys.<number>.<chunk>.<part>.npy``
+    files under ``folder`` (a chunk at most every :data:`FLUSH_PAIRS` pairs), and their sketches at their
+    rows of ``sketch.<number>.bin`` (``num_perm`` bytes a row): the number of pairs."""
+    near = recipe.dedup.near
+    bander = BandKeys(near.threshold, near.num_perm, near.ngram)
+    pending_keys, pending_refs, pending, pairs, chunk = [], [], 0, 0, 0
+
+    def flush():
+        nonlocal chunk, pending_keys, pending_refs, pending
+        keys = np.concatenate(pending_keys) if pending_keys else np.zeros(0, dtype=np.uint64)
+        refs = np.concatenate(pending_refs) if pending_refs else np.zeros(0, dtype=np.int64)
+        which = keys % np.uint64(partitions)
+        order = np.argsort(which, kind="stable")
+        bounds = np.searchsorted(which[order], np.arange(partitions + 1, dtype=np.uint64))
+        for part in range(partitions):
+            chosen = order[bounds[part]: bounds[part + 1]]
+            np.save(Path(folder) / f"keys.{number}.{chunk}.{part}.npy",
+                    np.stack([keys[chosen], refs[chosen].view(np.uint64)]))
+        chunk, pending_keys, pending_refs, pending = chunk + 1, [], [], 0
+
+    offset = 0
+    with open(Path(folder) / f"sketch.{number}.bin", "wb") as sketch_file:
+        for batch in cache.read_batches(Path(path), columns=KEY_COLUMNS, batch_size=recipe.batch_size):
+            rows = (np.arange(batch.num_rows) if live is None
+                    else np.flatnonzero(live[offset: offset + batch.num_rows]))
+            block = np.zeros((batch.num_rows, near.num_perm), dtype=np.uint8)  # a row of the file each
+            if len(rows):
+                keys, row_sketches, has = bander.keys(key_texts(batch if live is None else batch.take(rows)))
+                block[rows] = row_sketches
+                refs = (number << FILE_SHIFT) | (offset + rows[has])
+                pending_keys.append(keys[has].reshape(-1))
+                pending_refs.append(np.repeat(refs, bander.bands))
+                pairs += len(pending_keys[-1])
+                pending += len(pending_keys[-1])
+                if pending >= FLUSH_PAIRS:
+                    flush()
+            sketch_file.write(block.tobytes())
             offset += batch.num_rows
+    if pending_keys or not chunk:
+        flush()
+    return pairs
 
-    def _load_exclude(self, number: int, path: Path) -> None:
-        self.files.append(path)
-        for offset, batch in self._batches(path):
-            ids = batch.column("id").to_pylist()
-            self.excluded_ids.add(id_hashes(ids), np.full(len(ids), number, dtype=np.int64))
-            if self.excluded_near is not None:
-                refs = (number << FILE_SHIFT) | (offset + np.arange(len(ids), dtype=np.int64))
-                keys, has = self.excluded_near.keys(key_texts(batch))
-                self.excluded_near.add(keys[has], refs[has])
 
-    def source(self, path: Path, mask: np.ndarray, policy: str,
-               near: bool = True) -> tuple[np.ndarray, Counter, list[tuple]]:
-        """Refine one source's keep-mask: (mask, drops by reason, [(ref of the dropped row, ref of the row
-        it copies)])."""
-        number = len(self.files)
-        self.files.append(path)
-        check, add = policy == "check_add", policy in ("check_add", "add")
-        mask, dropped, near_drops = mask.copy(), Counter(), []
-        for offset, batch in self._batches(path):
-            part = mask[offset: offset + batch.num_rows]
-            ids = batch.column("id").to_pylist()
-            found, which = self.excluded_ids.lookup(id_hashes(ids))
-            for row in np.flatnonzero(found & part):
-                dropped[f"excluded:{self.names[which[row]]}"] += 1
-            part &= ~found
-            live = np.flatnonzero(part)
-            if self.near is None or not near or not len(live):
-                continue
-            keys, has = self.near.keys(key_texts(batch.take(live)))
-            copied = self.excluded_near.find(keys, has)
-            rest = copied < 0
-            refs = (number << FILE_SHIFT) | (offset + live)
-            copied[rest] = self.near.match(keys[rest], has[rest], refs[rest], check=check, add=add)
-            for i in np.flatnonzero(copied >= 0):
-                dropped[drop_reason(self.names, int(copied[i]))] += 1
-                part[live[i]] = False
-                near_drops.append((int(refs[i]), int(copied[i])))
-        return mask, dropped, near_drops
+def shared_partition(folder: str, part: int) -> int:
+    """One partition's ``(key, ref)`` pairs whose key several rows share, to ``shared.<part>.npy``: how many."""
+    loaded = [np.load(path) for path in sorted(Path(folder).glob(f"keys.*.{part}.npy"))]
+    pairs = np.concatenate(loaded, axis=1) if loaded else np.zeros((2, 0), dtype=np.uint64)
+    del loaded
+    keys, refs = shared_members(pairs[0], pairs[1].view(np.int64))
+    np.save(Path(folder) / f"shared.{part}.npy", np.stack([keys, refs.view(np.uint64)]))
+    for path in Path(folder).glob(f"keys.*.{part}.npy"):
+        path.unlink()
+    return len(keys)
 
+
+def near_copies(recipe: Recipe, folder: str, partitions: int, roles: np.ndarray) -> np.ndarray:
+    """The near copies, in load order, from every partition's shared pairs and the sketches of their rows:
+    ``(ref, copied ref)`` rows."""
+    shared = [np.load(Path(folder) / f"shared.{part}.npy") for part in range(partitions)]
+    pairs = np.concatenate(shared, axis=1) if shared else np.zeros((2, 0), dtype=np.uint64)
+    refs, near = pairs[1].view(np.int64), recipe.dedup.near
+    rows = np.unique(refs)
+    sketches = np.empty((len(rows), near.num_perm), dtype=np.uint8)
+    numbers = rows >> FILE_SHIFT
+    for number in np.unique(numbers).tolist():
+        chosen = numbers == number
+        stored = np.memmap(Path(folder) / f"sketch.{number}.bin", dtype=np.uint8, mode="r")
+        sketches[chosen] = stored.reshape(-1, near.num_perm)[rows[chosen] & ROW_MASK]
+    return resolve_in_order(pairs[0], refs, roles, FILE_SHIFT, sketches, min_agreement(near.threshold, near.num_perm))
+
+
+def _ids(path: Path):
+    """The ``id`` column of a parquet file, a batch at a time."""
+    return (batch.column(0).to_pylist() for batch in cache.read_batches(path, columns=["id"], batch_size=65536))
+
+
+def exclude_by_id(recipe: Recipe, ordered: list, masks: list[np.ndarray], excluded: list[Path], root: Path,
+                  memory_budget: int) -> list[tuple[np.ndarray, Counter]]:
+    """Per source: its mask without the rows whose id an exclude set holds, and those drops
+    (``excluded:<set>``, the first set holding the id)."""
+    names = [e.name for e in recipe.exclude]
+    held = SortedRuns(memory_budget // 4, root / "dedup" / "spill-exclude", payload=True)
+    for number, path in enumerate(excluded):
+        for ids in _ids(path):
+            held.add(id_hashes(ids), np.full(len(ids), number, dtype=np.int64))
+    out = []
+    for (_, previous), mask in zip(ordered, masks):
+        mask, dropped, offset = mask.copy(), Counter(), 0
+        if excluded:
+            for ids in _ids(previous.path):
+                found, which = held.lookup(id_hashes(ids))
+                part = mask[offset: offset + len(ids)]
+                dropped.update(f"excluded:{names[k]}" for k in which[found & part].tolist())
+                part &= ~found
+                offset += len(ids)
+        out.append((mask, dropped))
+    return out
+
+
+def apply_copies(names: list[str], mask: np.ndarray, dropped: Counter, copies: np.ndarray) -> list[tuple[int, int]]:
+    """Drop one source's near copies (``(ref, copied ref)`` rows) from its ``mask``, counting each reason in
+    ``dropped``: the pairs, in load order."""
+    pairs = copies.tolist()
+    for ref, copied in pairs:
+        mask[ref & ROW_MASK] = False
+        dropped[drop_reason(names, copied)] += 1
+    return [tuple(pair) for pair in pairs]
+
+
+def near_pass(recipe: Recipe, ordered: list, passes: list[tuple[np.ndarray, Counter]], excluded: list[Path],
+              folder: Path, partitions: int) -> list[tuple[np.ndarray, Counter, list[tuple[int, int]]]]:
+    """The near pass over the live rows of every source (``passes``: mask and drops so far), serially in
+    ``partitions`` band-key partitions under ``folder``: per source (mask, drops, [(dropped ref, copied ref)])."""
+    names = [e.name for e in recipe.exclude]
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    files = [*excluded, *(previous.path for _, previous in ordered)]
+    lives = [None] * len(excluded) + [mask for mask, _ in passes]
+    for number in taking_part(recipe, ordered, len(excluded)):
+        split_band_keys(str(files[number]), number, lives[number], recipe, str(folder), partitions)
+    for part in range(partitions):
+        shared_partition(str(folder), part)
+    copies = near_copies(recipe, str(folder), partitions, near_roles(ordered, len(excluded)))
+    owners = (copies[:, 0] >> FILE_SHIFT) - len(excluded)
+    out = []
+    for pos, (mask, dropped) in enumerate(passes):
+        mask, dropped = mask.copy(), Counter(dropped)
+        out.append((mask, dropped, apply_copies(names, mask, dropped, copies[owners == pos])))
+    shutil.rmtree(folder, ignore_errors=True)
+    return out
+
+
+def copies_to_files(recipe: Recipe, ordered: list, folder: str, partitions: int, exclude_sets: int) -> int:
+    """A task of the partitioned near pass: the near copies, one ``near.<pos>.npy`` per source under
+    ``folder/near``; how many."""
+    near_folder = Path(folder) / "near"
+    copies = near_copies(recipe, str(near_folder), partitions, near_roles(ordered, exclude_sets))
+    owners = (copies[:, 0] >> FILE_SHIFT) - exclude_sets
+    for pos in range(len(ordered)):
+        np.save(near_folder / f"near.{pos}.npy", copies[owners == pos])
+    return len(copies)
+
+
+def source_near_drops(recipe: Recipe, ordered: list, pos: int, folder: str, excluded: list[Path], mask: np.ndarray,
+                      dropped: dict) -> tuple[np.ndarray, dict, list[dict]]:
+    """One source's (mask, drops, near-drop records) after the partitioned near pass
+    (:func:`bagel.pipeline.partitioned_dedup.partitioned_near`), from its exact ones."""
+    names = [e.name for e in recipe.exclude]
+    dropped = Counter(dropped)
+    pairs = apply_copies(names, mask, dropped, np.load(Path(folder) / "near" / f"near.{pos}.npy"))
+    files = [*excluded, *(previous.path for _, previous in ordered)]
+    return mask, dict(dropped), near_records(names, ordered, files, pos, pairs)
 
 
 def resolve(files: list[Path], refs: list[int]) -> dict[int, str]:
@@ -151,7 +273,7 @@ def resolve(files: list[Path], refs: list[int]) -> dict[int, str]:
         ids = pq.read_table(files[number], columns=["id"])["id"]
         for ref in refs:
             if ref >> FILE_SHIFT == number:
-                out[ref] = ids[ref & ((1 << FILE_SHIFT) - 1)].as_py()
+                out[ref] = ids[ref & ROW_MASK].as_py()
     return out
 
 
@@ -161,27 +283,36 @@ def drop_reason(names: list[str], copied_ref: int) -> str:
     return f"excluded:{names[number]}" if number < len(names) else "near_duplicate"
 
 
+def near_records(names: list[str], ordered: list, files: list[Path], pos: int, pairs: list[tuple[int, int]],
+                 resolved: dict[int, str] | None = None) -> list[dict]:
+    """The removal records of source ``pos``'s near drops (``(dropped ref, copied ref)``): each names the
+    dropped row's id and the id and source (or exclude set) it copies."""
+    resolved = resolved if resolved is not None else resolve(files, [ref for pair in pairs for ref in pair])
+    labels = names + [source.name for source, _ in ordered]
+    return [{"source": ordered[pos][0].name, "id": resolved[dropped_ref],
+             "reason": drop_reason(names, copied).split(":")[0], "near_id": resolved[copied],
+             "near_source": labels[copied >> FILE_SHIFT]} for dropped_ref, copied in pairs]
+
+
 def removal_records(names: list[str], ordered: list, files: list[Path],
                     passes: list[tuple[np.ndarray, Counter, list[tuple[int, int]]]]) -> list:
     """Per source ``(mask, drops by reason, near-drop records)`` from ``(mask, drops, [(dropped ref, copied
-    ref)])``: each record names the dropped row's id and the id and source (or exclude set) it copies."""
+    ref)])`` (each referenced file's ids read once for all sources)."""
     resolved = resolve(files, [ref for _, _, drops in passes for pair in drops for ref in pair])
-    labels = names + [source.name for source, _ in ordered]
-    out = []
-    for (source, _), (mask, dropped, drops) in zip(ordered, passes):
-        records = [{"source": source.name, "id": resolved[dropped_ref],
-                    "reason": drop_reason(names, copied).split(":")[0], "near_id": resolved[copied],
-                    "near_source": labels[copied >> FILE_SHIFT]} for dropped_ref, copied in drops]
-        out.append((mask, dropped, records))
-    return out
+    return [(mask, dropped, near_records(names, ordered, files, pos, drops, resolved))
+            for pos, (mask, dropped, drops) in enumerate(passes)]
 
 
 def refine(recipe: Recipe, ordered: list, masks: list[np.ndarray], root: Path,
            memory_budget: int) -> list[tuple[np.ndarray, Counter, list[dict]]]:
     """Exclusion and near dedup over every source (``ordered``: ``(source, previous result)`` in load
     order) after exact dedup: per source, the keep-mask, drops by reason and near-drop records."""
-    refiner = Refiner(recipe, root, memory_budget)
-    exempt = near_exempt(recipe)
-    passes = [refiner.source(prev.path, mask, source.dedup, source.name not in exempt)
-              for (source, prev), mask in zip(ordered, masks)]
-    return removal_records(refiner.names, ordered, refiner.files, passes)
+    excluded = [exclude_records(e, root, recipe.batch_size) for e in recipe.exclude]
+    passes = exclude_by_id(recipe, ordered, masks, excluded, root, memory_budget)
+    names = [e.name for e in recipe.exclude]
+    if not recipe.dedup.near.enabled:
+        return [(mask, dropped, []) for mask, dropped in passes]
+    rows = sum(cache.row_count(path) for path in excluded) + sum(int(mask.sum()) for mask, _ in passes)
+    refined = near_pass(recipe, ordered, passes, excluded, root / "dedup" / "near",
+                        band_partitions(rows, recipe, memory_budget))
+    return removal_records(names, ordered, [*excluded, *(prev.path for _, prev in ordered)], refined)

@@ -12,9 +12,9 @@
 
 Every task reads and writes files under ``cache/dedup/partitions/`` in the out dir and returns counts
 only, so no process holds more than one partition's ids, or one source's keep-mask. The keep-masks
-and counts equal the local engine's (same hashes, same rule). With near dedup on, the near pass (an
-executor's own, given as ``near``) needs every source's keep-mask after step 2: those are gathered
-(one byte per row) and its results written per source in step 3.
+and counts equal the local engine's (same hashes, same rule). With near dedup on, the near pass runs
+between steps 2 and 3 in tasks of its own (:func:`partitioned_near`: band keys partitioned the same
+way), and step 3 drops its copies too.
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ from bagel.atomic import atomic_write_bytes
 from bagel.config import Recipe
 from bagel.dedup import id_hashes
 from bagel.pipeline import cache
+from bagel.pipeline.near import (copies_to_files, exclude_records, shared_partition, source_near_drops,
+                                 split_band_keys, taking_part)
 from bagel.pipeline.result import StepResult
 from bagel.pipeline.steps import cached_dedups, id_batches, write_dedup
 from bagel.sources.base import Source
@@ -112,29 +114,52 @@ def source_drops(recipe: Recipe, source: Source, previous: StepResult, folder: s
     return mask, dict(dropped)
 
 
+def split_source(recipe: Recipe, ordered: list, pos: int, folder: str, partitions: int, exclude_sets: int) -> int:
+    """Near pass, for one source (a task): the band keys of its rows that step 2 kept
+    (:func:`bagel.pipeline.near.split_band_keys`)."""
+    source, previous = ordered[pos]
+    live, _ = source_drops(recipe, source, previous, folder, pos, partitions)
+    return split_band_keys(str(previous.path), exclude_sets + pos, live, recipe, str(Path(folder) / "near"),
+                           partitions)
+
+
+def partitioned_near(recipe: Recipe, ordered: list, folder: Path, partitions: int, excluded: list[Path],
+                     run: Callable[[Callable, list[tuple]], list]) -> None:
+    """The near pass between steps 2 and 3, in ``partitions`` band-key partitions under ``folder/near``: each
+    file's band keys split by partition (a task per exclude set and per source), the shared keys of each
+    partition (a task each), the copies in load order (one task, over the rows sharing a key only),
+    written per source for step 3. Tasks return counts: no process holds another source's mask or more
+    than one partition's keys."""
+    near_folder = folder / "near"
+    shutil.rmtree(near_folder, ignore_errors=True)
+    near_folder.mkdir(parents=True)
+    numbers = taking_part(recipe, ordered, len(excluded))
+    run(split_band_keys, [(str(excluded[n]), n, None, recipe, str(near_folder), partitions)
+                          for n in numbers if n < len(excluded)])
+    run(split_source, [(recipe, ordered, n - len(excluded), str(folder), partitions, len(excluded))
+                       for n in numbers if n >= len(excluded)])
+    run(shared_partition, [(str(near_folder), part) for part in range(partitions)])
+    run(copies_to_files, [(recipe, ordered, str(folder), partitions, len(excluded))])
+
+
 def write_source(recipe: Recipe, source: Source, previous: StepResult, entry_key: str, entry: cache.Entry,
-                 folder: str, pos: int, partitions: int) -> StepResult:
-    """Step 3 for one source: drop the rows the partitions dropped and write its dedup output."""
+                 folder: str, pos: int, partitions: int, ordered: list | None = None,
+                 excluded: list[Path] = ()) -> StepResult:
+    """Step 3 for one source: drop the rows the partitions dropped (and, given ``ordered`` and the exclude
+    sets' records, the near pass's copies) and write its dedup output."""
     started = time.perf_counter()
     mask, dropped = source_drops(recipe, source, previous, folder, pos, partitions)
-    return write_dedup(recipe, source, previous, entry_key, entry, mask, started, dropped)
-
-
-def write_refined(recipe: Recipe, source: Source, previous: StepResult, entry_key: str, entry: cache.Entry,
-                  mask: np.ndarray, dropped: dict, removals: list[dict]) -> StepResult:
-    """Step 3 after a near pass: write one source's dedup output from its refined mask, drops and removals."""
-    return write_dedup(recipe, source, previous, entry_key, entry, mask, time.perf_counter(), dict(dropped),
-                       removals)
+    removals = []
+    if ordered is not None:
+        mask, dropped, removals = source_near_drops(recipe, ordered, pos, folder, excluded, mask, dropped)
+    return write_dedup(recipe, source, previous, entry_key, entry, mask, started, dropped, removals)
 
 
 def partitioned_dedup(recipe: Recipe, ordered: list[tuple[Source, StepResult]], root: Path, partitions: int,
-                      run: Callable[[Callable, list[tuple]], list], near: Callable | None = None) -> list[StepResult]:
+                      run: Callable[[Callable, list[tuple]], list]) -> list[StepResult]:
     """Priority dedup over ``ordered`` (load order) in ``partitions`` hash partitions, each step's tasks run by
-    ``run(function, argument tuples)`` (an executor's map); one result per source, as the local engine gives.
-    ``near(ordered, masks, dropped, exclude paths)`` is the near pass (when near dedup is on): per source
-    (mask, drops, near-drop records)."""
-    from bagel.pipeline.near import exclude_records
-
+    ``run(function, argument tuples)`` (an executor's map); one result per source, as the local engine gives
+    (with near dedup on, its pass in the same partitions)."""
     entries, results = cached_dedups(recipe, ordered, root)
     if all(results):
         return results
@@ -147,14 +172,11 @@ def partitioned_dedup(recipe: Recipe, ordered: list[tuple[Source, StepResult]], 
         + [(str(path), f"x{k}", partitions, str(folder)) for k, path in enumerate(excluded)])
     run(dedup_partition, [(str(folder), part, policies, len(excluded)) for part in range(partitions)])
     todo = [pos for pos, hit in enumerate(results) if hit is None]
-    if near is not None and recipe.dedup.near.enabled:
-        drops = run(source_drops, [(recipe, *ordered[pos], str(folder), pos, partitions)
-                                   for pos in range(len(ordered))])
-        refined = near(ordered, [mask for mask, _ in drops], [Counter(d) for _, d in drops], excluded)
-        written = run(write_refined, [(recipe, *ordered[pos], *entries[pos], *refined[pos]) for pos in todo])
-    else:
-        written = run(write_source, [(recipe, *ordered[pos], *entries[pos], str(folder), pos, partitions)
-                                     for pos in todo])
+    near = recipe.dedup.near.enabled
+    if near:
+        partitioned_near(recipe, ordered, folder, partitions, excluded, run)
+    written = run(write_source, [(recipe, *ordered[pos], *entries[pos], str(folder), pos, partitions,
+                                  *((ordered, excluded) if near else ())) for pos in todo])
     for pos, result in zip(todo, written):
         results[pos] = result
     shutil.rmtree(folder, ignore_errors=True)
