@@ -12,7 +12,7 @@ One streaming pass per file, a batch at a time (bounded memory):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -176,6 +176,18 @@ class LengthCounts:
                 "max": int(values[-1])}
 
 
+def _labels(column: pa.Array, name: Callable[[str], str]) -> list[tuple[str, np.ndarray]]:
+    """``(name(value), rows)`` per distinct value of ``column`` (null as ""), in order of first appearance
+    (the order Arrow's dictionary encoding numbers them in); values with the same name share one mask."""
+    encoded = pc.dictionary_encode(pc.fill_null(column, ""))
+    indices = encoded.indices.to_numpy(zero_copy_only=False)
+    masks: dict[str, np.ndarray] = {}
+    for code, value in enumerate(encoded.dictionary.to_pylist()):
+        label = name(value)
+        masks[label] = masks[label] | (indices == code) if label in masks else indices == code
+    return list(masks.items())
+
+
 def token_summary(out_dir: Path, sources: Sequence[str], counter, max_seq_length: int) -> dict:
     """Prompt and response lengths of every row of sft.parquet and dpo.parquet (in ``counter.unit``: a
     tokenizer's tokens, or words), per source, per format and per kind: sum, p50, p95, max, and the share
@@ -187,18 +199,16 @@ def token_summary(out_dir: Path, sources: Sequence[str], counter, max_seq_length
         for batch in progress_batches(iter_parquet(Path(out_dir) / f"{kind}.parquet", BATCH_ROWS, columns),
                                       desc=f"report: {counter.unit} in {kind}.parquet"):
             def lengths(name):
-                return counter.count(pc.fill_null(batch.column(name), "").to_pylist())
+                return counter.count(batch.column(name))
 
             prompt, response = lengths(prompt_col), lengths(response_col)
             rejected = lengths(rejected_col) if rejected_col else None
             longest = np.maximum(response, rejected) if rejected is not None else response
-            labels = {"source": [source_name(s or "", sources) for s in batch.column("source").to_pylist()],
-                      "format": [f or "" for f in batch.column("format").to_pylist()],
-                      "kind": [kind] * batch.num_rows}
-            for by, values in labels.items():
-                values = np.asarray(values, dtype=object)
-                for label in dict.fromkeys(values.tolist()):
-                    rows = values == label
+            labels = {"source": _labels(batch.column("source"), lambda s: source_name(s, sources)),
+                      "format": _labels(batch.column("format"), lambda f: f),
+                      "kind": [(kind, np.ones(batch.num_rows, dtype=bool))]}
+            for by, masks in labels.items():
+                for label, rows in masks:
                     group = groups.setdefault((by, label), {"prompt": LengthCounts(), "response": LengthCounts(),
                                                             "total": LengthCounts(), "chosen": 0, "rejected": 0,
                                                             "pairs": 0})
