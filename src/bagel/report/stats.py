@@ -199,7 +199,7 @@ def token_summary(out_dir: Path, sources: Sequence[str], counter, max_seq_length
         for batch in progress_batches(iter_parquet(Path(out_dir) / f"{kind}.parquet", BATCH_ROWS, columns),
                                       desc=f"report: {counter.unit} in {kind}.parquet"):
             def lengths(name):
-                return counter.count(batch.column(name))
+                return counter.count(pc.fill_null(batch.column(name), "").to_pylist())
 
             prompt, response = lengths(prompt_col), lengths(response_col)
             rejected = lengths(rejected_col) if rejected_col else None
