@@ -16,7 +16,9 @@ from bagel.config import load_recipe
 from bagel.pipeline import cache, tasks
 from bagel.pipeline.build import run_build
 from bagel.pipeline.convert import convert_shards
+from bagel.report.stats import token_summary
 from bagel.sources import get_source, io
+from bagel.tokens import TokenCounter
 from tests.fakehub import ERRORS, FakeHub
 from tests.pipeline.helpers import qa, write_jsonl, write_recipe
 
@@ -126,6 +128,16 @@ def test_per_shard_decontam_and_render_equal_one_shard(inputs, tmp_path, monkeyp
         assert (tmp_path / "sharded" / name).read_bytes() == (tmp_path / "whole" / name).read_bytes(), name
     assert _counts(sharded, "big", "many") == _counts(whole, "big", "many")
     assert sharded["decontamination"]["removed"] == whole["decontamination"]["removed"]
+    # lengths counted per render shard and merged = counted over the written files (whose rows carry the
+    # synthetic records' own source names, so per source only the rows add up)
+    read_back = token_summary(tmp_path / "whole", list(whole["sources"]), TokenCounter(None),
+                              whole["tokens"]["max_seq_length"])
+    assert sharded["tokens"] == whole["tokens"]
+    for by in ("by_format", "by_kind"):
+        assert whole["tokens"][by] == read_back[by]
+    assert sorted(whole["tokens"]["by_source"]) == ["big", "many"]
+    assert sum(s["rows"] for s in whole["tokens"]["by_source"].values()) == sum(
+        s["rows"] for s in read_back["by_source"].values()) == whole["outputs"]["sft"] + whole["outputs"]["dpo"]
 
 
 def test_drop_source_above_counts_the_coverage_of_every_shard(tmp_path, monkeypatch):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -11,8 +13,8 @@ from transformers import PreTrainedTokenizerFast
 
 from bagel.config import load_recipe
 from bagel.pipeline.build import run_build
-from bagel.report.stats import LengthCounts, token_summary
-from bagel.tokens import TokenCounter
+from bagel.report.stats import token_summary
+from bagel.tokens import LengthCounts, TokenCounter, TokenStats
 from tests.pipeline.helpers import qa, write_jsonl, write_recipe
 
 
@@ -81,6 +83,27 @@ def test_build_report_html_and_card_carry_token_stats(tmp_path, tokenizer_dir):
     assert tokens["by_kind"]["sft"]["response"]["sum"] == int(expected.sum())
     assert 0 < tokens["by_kind"]["sft"]["truncated_share"] <= 1  # rendered prompts are longer than 8 tokens
     assert f"tokenizer <code>{tokenizer_dir}</code>" in (tmp_path / "tokens" / "report.html").read_text()
+    # counted while rendering = counted over the written files
+    assert tokens == token_summary(tmp_path / "tokens", ["a", "p"], TokenCounter(str(tokenizer_dir)), 8)
+
+
+def test_token_stats_merge_and_json_round_trip_equal_one_pass():
+    batch = pa.table({"source": ["s_alpaca", "s_chatml", "t_alpaca"], "format": ["alpaca", "chatml", "alpaca"],
+                      "input": ["a b", None, "c d e"], "output": ["x", "y y y", "z z"]})
+    counter = TokenCounter(None)
+    whole = TokenStats()
+    whole.add("sft", batch, counter, lambda value: value.split("_")[0])
+    first, second = TokenStats(), TokenStats()
+    first.add("sft", batch.slice(0, 2), counter, lambda value: value.split("_")[0])
+    second.add("sft", batch.slice(2), counter, "t")
+    merged = TokenStats.from_json(json.loads(json.dumps(first.to_json())))
+    merged.merge(TokenStats.from_json(second.to_json()))
+    assert merged.summary(None, 4) == whole.summary(None, 4)
+    summary = whole.summary(None, 4)
+    assert summary["by_source"]["s"] == {"rows": 2, "prompt": {"sum": 2, "p50": 1.0, "p95": 1.9, "max": 2},
+                                         "response": {"sum": 4, "p50": 2.0, "p95": 2.9, "max": 3},
+                                         "truncated_share": 0.0}
+    assert summary["by_format"]["alpaca"]["truncated_share"] == 0.5  # "c d e" + "z z" = 5 words > 4
 
 
 def test_length_counts_give_numpy_figures_over_every_length():

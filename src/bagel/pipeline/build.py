@@ -29,7 +29,7 @@ from bagel.pipeline import cache
 from bagel.pipeline.lock import out_dir_lock
 from bagel.pipeline.mix import mix_summary
 from bagel.pipeline.result import StepResult
-from bagel.pipeline.steps import dedup_step
+from bagel.pipeline.steps import dedup_step, merged_lengths
 from bagel.pipeline.tasks import run_steps
 from bagel.records import RECORD_SCHEMA
 from bagel.sources.base import Source
@@ -208,13 +208,14 @@ def assemble(recipe: Recipe, out_dir: Path, names: list[str], executed: tuple, s
         for step in per_source[name]["steps"].values():
             for k in ("removals", "near_removals", "sft", "dpo"):
                 step.pop(k, None)
+        per_source[name]["steps"]["render"].pop("tokens", None)  # the length counts, summarised in "tokens"
         per_source[name]["warnings"] = per_source[name]["steps"]["convert"].pop("warnings", [])
         per_source[name]["steps"]["convert"].pop("error", None)
     report = make_report(recipe, per_source, outputs, removals, timings, time.perf_counter() - started)
     report["skipped"] = skipped or []
     report["mix"] = mix_summary(recipe, per_source)
     report["near_duplicates"] = near_summary(near_removals)
-    report["tokens"] = token_report(recipe, out_dir, names)
+    report["tokens"] = merged_lengths(rendered).summary(recipe.token_counter_spec(), recipe.max_seq_length)
     cache.atomic_write_json(out_dir / "report.json", report)
     _write_views(out_dir, recipe.format.tokenizer)
     return report
@@ -235,14 +236,6 @@ def write_near_removals(recipe: Recipe, deduped: list[StepResult], out_dir: Path
     if not refining(recipe):
         return None
     return _concat_jsonl([d.extra["near_removals"] for d in deduped], out_dir / "near_duplicates.jsonl")
-
-
-def token_report(recipe: Recipe, out_dir: Path, names: list[str]) -> dict:
-    """Token (or, without a tokenizer, word) statistics of the training rows just written."""
-    from bagel.report.stats import token_summary
-    from bagel.tokens import TokenCounter
-
-    return token_summary(out_dir, names, TokenCounter(recipe.token_counter_spec()), recipe.max_seq_length)
 
 
 def near_summary(near_removals: list[dict] | None) -> dict | None:

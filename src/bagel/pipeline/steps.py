@@ -333,14 +333,16 @@ def with_sft_copies(table: pa.Table) -> pa.Table:
 def render_key(recipe: Recipe, previous: StepResult, ids_key: str) -> str:
     """The cache key of a source's rendered rows (each shard's key is made from it)."""
     return cache.key("render", previous.key, recipe.format.model_dump(mode="json"), recipe.seed, ids_key,
-                     code=("bagel.formats",))
+                     recipe.token_counter_spec(), code=("bagel.formats", "bagel.tokens"))
 
 
 def render_shard(recipe: Recipe, source: Source, previous: StepResult, root: Path, index: int,
-                 row_groups: tuple[int, int], renderer, ids_key: str) -> StepResult:
+                 row_groups: tuple[int, int], renderer, ids_key: str, counter) -> StepResult:
     """Render row groups ``[start, stop)`` of a source's records into SFT and DPO training rows (two cached
-    files, named in ``extra``; one shard of the step)."""
+    files, named in ``extra``; one shard of the step), counting their lengths as they are made (``extra``'s
+    ``tokens``: :class:`~bagel.tokens.TokenStats` JSON, with ``counter()``'s tokenizer or words)."""
     from bagel.formats import DPO_SCHEMA, SFT_SCHEMA
+    from bagel.tokens import TokenStats
 
     source_key = render_key(recipe, previous, ids_key)
     entry_key, sft_entry = cache.shard_entry(root / "render", source.name, source_key, index, row_groups, ".sft")
@@ -351,7 +353,7 @@ def render_shard(recipe: Recipe, source: Source, previous: StepResult, root: Pat
         sft_sink = cache.ParquetSink(sft_entry.data, SFT_SCHEMA)
         dpo_sink = cache.ParquetSink(dpo_entry.data, DPO_SCHEMA)
         dropped: Counter = Counter()
-        rows_in = 0
+        rows_in, lengths = 0, TokenStats()
         batches = cache.read_batches(previous.path, RECORD_SCHEMA.names, recipe.batch_size, row_groups)
         for batch in progress_batches(batches, desc=f"render {source.name}"):
             sft, dpo, bad = renderer().render_batch(with_sft_copies(pa.Table.from_batches([batch])))
@@ -359,11 +361,14 @@ def render_shard(recipe: Recipe, source: Source, previous: StepResult, root: Pat
             sft_sink.write(sft)
             dpo_sink.write(dpo)
             dropped.update(bad)
+            for kind, table in (("sft", sft), ("dpo", dpo)):
+                if table.num_rows:
+                    lengths.add(kind, table, counter(), source.name)
         sft_sink.close()
         dpo_sink.close()
         result = StepResult("render", source.name, dpo_entry.data, entry_key, rows_in,
                             rows_in - sum(dropped.values()), dict(dropped),
-                            extra={"sft_rows": sft_sink.rows, "dpo_rows": dpo_sink.rows})
+                            extra={"sft_rows": sft_sink.rows, "dpo_rows": dpo_sink.rows, "tokens": lengths.to_json()})
         hit = finish_result(result, dpo_entry, started)  # the dpo file's entry completes the shard
     hit.extra.update(sft=[str(sft_entry.data)], dpo=[str(dpo_entry.data)])
     return hit
@@ -376,4 +381,15 @@ def join_render(parts: list[StepResult]) -> StepResult:
     result.cached = all(p.cached for p in parts)
     result.extra = {name: sum(p.extra[name] for p in parts) for name in ("sft_rows", "dpo_rows")}
     result.extra.update({name: [f for p in parts for f in p.extra[name]] for name in ("sft", "dpo")})
+    result.extra["tokens"] = merged_lengths(parts).to_json()
     return result
+
+
+def merged_lengths(results: list[StepResult]):
+    """The :class:`~bagel.tokens.TokenStats` of render results (shards or sources), merged."""
+    from bagel.tokens import TokenStats
+
+    merged = TokenStats()
+    for result in results:
+        merged.merge(TokenStats.from_json(result.extra["tokens"]))
+    return merged

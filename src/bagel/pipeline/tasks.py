@@ -131,7 +131,16 @@ def render_task(recipe: Recipe, name: str, clean: StepResult, root: Path, index:
                 id_paths: list[str], ids_key: str) -> StepResult:
     """render of one shard of a source."""
     _, source = _source(recipe, name)
-    return render_shard(recipe, source, clean, root, index, groups, renderer(recipe, id_paths, ids_key), ids_key)
+    return render_shard(recipe, source, clean, root, index, groups, renderer(recipe, id_paths, ids_key), ids_key,
+                        token_counter(recipe))
+
+
+def token_counter(recipe: Recipe) -> Callable:
+    """A getter of this process's :class:`~bagel.tokens.TokenCounter` for ``recipe`` (loaded at the first call)."""
+    from bagel.tokens import TokenCounter
+
+    spec = recipe.token_counter_spec()
+    return lambda: _once(f"tokens:{spec}", lambda: TokenCounter(spec))
 
 
 def mix_task(recipe: Recipe, clean: list[StepResult], root: Path) -> list[StepResult]:

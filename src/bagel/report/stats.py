@@ -12,7 +12,7 @@ One streaming pass per file, a batch at a time (bounded memory):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 
 from bagel.log import progress_batches
 from bagel.memory import iter_parquet
+from bagel.tokens import PROMPT_RESPONSE, TokenStats
 
 EDGES = [0] + [2**k for k in range(2, 16)]  # bins [0,4) [4,8) ... [16K,32K) [32K,inf)
 TEXT_FIELDS = {"sft": ("input", "output"), "dpo": ("prompt", "chosen", "rejected")}
@@ -125,108 +126,13 @@ def count_tokens(stats: TableStats, counter) -> None:
 
 # --- token statistics over every row (report.json "tokens") ------------------------------------------
 
-PROMPT_RESPONSE = {"sft": ("input", "output", None), "dpo": ("prompt", "chosen", "rejected")}
-
-
-class LengthCounts:
-    """How often each length occurs: a length distribution in memory bounded by its distinct values (not by
-    its rows), with the exact sum, percentiles (numpy's linear method), max and share above a limit."""
-
-    def __init__(self):
-        self.counts: dict[int, int] = {}
-
-    def add(self, lengths: np.ndarray) -> None:
-        """Count ``lengths`` (an int array) in."""
-        values, counts = np.unique(lengths, return_counts=True)
-        for value, count in zip(values.tolist(), counts.tolist()):
-            self.counts[value] = self.counts.get(value, 0) + count
-
-    def _sorted(self) -> tuple[np.ndarray, np.ndarray]:
-        values = np.array(sorted(self.counts), dtype=np.int64)
-        return values, np.cumsum([self.counts[v] for v in values.tolist()], dtype=np.int64)
-
-    @property
-    def rows(self) -> int:
-        """How many lengths were counted."""
-        return sum(self.counts.values())
-
-    def share_above(self, limit: int) -> float:
-        """The share of lengths above ``limit`` (0 when empty)."""
-        rows = self.rows
-        return sum(c for v, c in self.counts.items() if v > limit) / rows if rows else 0.0
-
-    def spread(self) -> dict:
-        """sum, p50, p95 and max, as ``np.percentile`` gives them over every length."""
-        if not self.counts:
-            return {"sum": 0, "p50": 0, "p95": 0, "max": 0}
-        values, ends = self._sorted()
-
-        def nth(i: int) -> int:  # the i-th smallest length
-            return int(values[np.searchsorted(ends, i, side="right")])
-
-        def percentile(q: float) -> float:  # numpy's "linear": between order statistics floor(v) and floor(v) + 1
-            virtual = (int(ends[-1]) - 1) * (q / 100)
-            if virtual >= ends[-1] - 1:
-                return float(values[-1])
-            below = int(np.floor(virtual))
-            gamma, a, b = virtual - below, nth(below), nth(below + 1)
-            return float(b - (b - a) * (1 - gamma) if gamma >= 0.5 else a + (b - a) * gamma)
-
-        return {"sum": sum(v * c for v, c in self.counts.items()), "p50": percentile(50), "p95": percentile(95),
-                "max": int(values[-1])}
-
-
-def _labels(column: pa.Array, name: Callable[[str], str]) -> list[tuple[str, np.ndarray]]:
-    """``(name(value), rows)`` per distinct value of ``column`` (null as ""), in order of first appearance
-    (the order Arrow's dictionary encoding numbers them in); values with the same name share one mask."""
-    encoded = pc.dictionary_encode(pc.fill_null(column, ""))
-    indices = encoded.indices.to_numpy(zero_copy_only=False)
-    masks: dict[str, np.ndarray] = {}
-    for code, value in enumerate(encoded.dictionary.to_pylist()):
-        label = name(value)
-        masks[label] = masks[label] | (indices == code) if label in masks else indices == code
-    return list(masks.items())
-
-
 def token_summary(out_dir: Path, sources: Sequence[str], counter, max_seq_length: int) -> dict:
-    """Prompt and response lengths of every row of sft.parquet and dpo.parquet (in ``counter.unit``: a
-    tokenizer's tokens, or words), per source, per format and per kind: sum, p50, p95, max, and the share
-    of rows longer than ``max_seq_length`` (prompt + the longer response); per dpo source, the mean
-    chosen / mean rejected length (length bias). Memory is bounded by the distinct lengths, not the rows."""
-    groups: dict[tuple[str, str], dict] = {}
-    for kind, (prompt_col, response_col, rejected_col) in PROMPT_RESPONSE.items():
-        columns = ["source", "format", prompt_col, response_col] + ([rejected_col] if rejected_col else [])
+    """Prompt and response lengths of every row of sft.parquet and dpo.parquet in ``out_dir``, read back
+    (a build counts them while rendering instead): :meth:`bagel.tokens.TokenStats.summary`."""
+    stats = TokenStats()
+    for kind, columns in PROMPT_RESPONSE.items():
+        columns = ["source", "format", *(c for c in columns if c)]
         for batch in progress_batches(iter_parquet(Path(out_dir) / f"{kind}.parquet", BATCH_ROWS, columns),
                                       desc=f"report: {counter.unit} in {kind}.parquet"):
-            def lengths(name):
-                return counter.count(pc.fill_null(batch.column(name), "").to_pylist())
-
-            prompt, response = lengths(prompt_col), lengths(response_col)
-            rejected = lengths(rejected_col) if rejected_col else None
-            longest = np.maximum(response, rejected) if rejected is not None else response
-            labels = {"source": _labels(batch.column("source"), lambda s: source_name(s, sources)),
-                      "format": _labels(batch.column("format"), lambda f: f),
-                      "kind": [(kind, np.ones(batch.num_rows, dtype=bool))]}
-            for by, masks in labels.items():
-                for label, rows in masks:
-                    group = groups.setdefault((by, label), {"prompt": LengthCounts(), "response": LengthCounts(),
-                                                            "total": LengthCounts(), "chosen": 0, "rejected": 0,
-                                                            "pairs": 0})
-                    group["prompt"].add(prompt[rows])
-                    group["response"].add(response[rows])
-                    group["total"].add(prompt[rows] + longest[rows])
-                    if rejected is not None:
-                        group["chosen"] += int(response[rows].sum())
-                        group["rejected"] += int(rejected[rows].sum())
-                        group["pairs"] += int(rows.sum())
-    out: dict = {"unit": counter.unit, "tokenizer": counter.spec, "max_seq_length": max_seq_length,
-                 "by_source": {}, "by_format": {}, "by_kind": {}}
-    for (by, label), group in sorted(groups.items()):
-        entry = {"rows": group["total"].rows, "prompt": group["prompt"].spread(),
-                 "response": group["response"].spread(),
-                 "truncated_share": round(group["total"].share_above(max_seq_length), 6)}
-        if by == "source" and group["pairs"]:
-            entry["chosen_rejected_ratio"] = (round(group["chosen"] / group["rejected"], 4) if group["rejected"]
-                                              else None)
-        out[f"by_{by}"][label] = entry
-    return out
+            stats.add(kind, batch, counter, lambda value: source_name(value, sources))
+    return stats.summary(counter.spec, max_seq_length)
