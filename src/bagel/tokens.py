@@ -6,11 +6,12 @@ id, loaded with ``AutoTokenizer.from_pretrained`` (offline when ``HF_HUB_OFFLINE
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Callable
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-
-from collections.abc import Callable
 
 from bagel.errors import UserError
 
@@ -64,18 +65,16 @@ class LengthCounts:
     its rows), with the exact sum, percentiles (numpy's linear method), max and share above a limit."""
 
     def __init__(self):
-        self.counts: dict[int, int] = {}
+        self.counts: Counter[int] = Counter()
 
     def add(self, lengths: np.ndarray) -> None:
         """Count ``lengths`` (an int array) in."""
         values, counts = np.unique(lengths, return_counts=True)
-        for value, count in zip(values.tolist(), counts.tolist()):
-            self.counts[value] = self.counts.get(value, 0) + count
+        self.counts.update(dict(zip(values.tolist(), counts.tolist())))
 
     def merge(self, other: LengthCounts) -> None:
         """Count ``other``'s lengths in."""
-        for value, count in other.counts.items():
-            self.counts[value] = self.counts.get(value, 0) + count
+        self.counts.update(other.counts)
 
     def to_json(self) -> list[list[int]]:
         """``[length, count]`` pairs (what :meth:`from_json` reads)."""
@@ -85,7 +84,7 @@ class LengthCounts:
     def from_json(cls, pairs: list[list[int]]) -> LengthCounts:
         """The counts :meth:`to_json` wrote."""
         counts = cls()
-        counts.counts = {int(value): int(count) for value, count in pairs}
+        counts.counts = Counter({int(value): int(count) for value, count in pairs})
         return counts
 
     def _sorted(self) -> tuple[np.ndarray, np.ndarray]:

@@ -16,11 +16,10 @@ from bagel.config import load_recipe
 from bagel.pipeline import cache, tasks
 from bagel.pipeline.build import run_build
 from bagel.pipeline.convert import convert_shards
-from bagel.report.stats import token_summary
 from bagel.sources import get_source, io
 from bagel.tokens import TokenCounter
 from tests.fakehub import ERRORS, FakeHub
-from tests.pipeline.helpers import qa, write_jsonl, write_recipe
+from tests.pipeline.helpers import qa, token_summary, write_jsonl, write_recipe
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "bench"))

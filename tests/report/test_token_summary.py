@@ -13,9 +13,8 @@ from transformers import PreTrainedTokenizerFast
 
 from bagel.config import load_recipe
 from bagel.pipeline.build import run_build
-from bagel.report.stats import token_summary
 from bagel.tokens import LengthCounts, TokenCounter, TokenStats
-from tests.pipeline.helpers import qa, write_jsonl, write_recipe
+from tests.pipeline.helpers import qa, token_summary, write_jsonl, write_recipe
 
 
 def _write(out, sft: list[dict], dpo: list[dict]):

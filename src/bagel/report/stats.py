@@ -22,7 +22,6 @@ import pyarrow.compute as pc
 
 from bagel.log import progress_batches
 from bagel.memory import iter_parquet
-from bagel.tokens import PROMPT_RESPONSE, TokenStats
 
 EDGES = [0] + [2**k for k in range(2, 16)]  # bins [0,4) [4,8) ... [16K,32K) [32K,inf)
 TEXT_FIELDS = {"sft": ("input", "output"), "dpo": ("prompt", "chosen", "rejected")}
@@ -122,17 +121,3 @@ def count_tokens(stats: TableStats, counter) -> None:
     for (by, group), rows in sorted(stats.samples.items()):
         for name in stats.fields:
             stats.tokens.setdefault((by, group, name), Lengths()).add(counter.count([row[name] or "" for row in rows]))
-
-
-# --- token statistics over every row (report.json "tokens") ------------------------------------------
-
-def token_summary(out_dir: Path, sources: Sequence[str], counter, max_seq_length: int) -> dict:
-    """Prompt and response lengths of every row of sft.parquet and dpo.parquet in ``out_dir``, read back
-    (a build counts them while rendering instead): :meth:`bagel.tokens.TokenStats.summary`."""
-    stats = TokenStats()
-    for kind, columns in PROMPT_RESPONSE.items():
-        columns = ["source", "format", *(c for c in columns if c)]
-        for batch in progress_batches(iter_parquet(Path(out_dir) / f"{kind}.parquet", BATCH_ROWS, columns),
-                                      desc=f"report: {counter.unit} in {kind}.parquet"):
-            stats.add(kind, batch, counter, lambda value: source_name(value, sources))
-    return stats.summary(counter.spec, max_seq_length)
