@@ -66,9 +66,9 @@ import pyarrow.parquet as pq
 sys.path.insert(0, str(Path(__file__).parent))
 from synth import record  # noqa: E402
 
-from bagel.near_dedup import (CHECK_ADD, FALSE_NEGATIVE_WEIGHT, FALSE_POSITIVE_WEIGHT, band_keys,  # noqa: E402
-                              key_texts, lsh_params, min_agreement, resolve_in_order, shared_members,
-                              shingle_hashes)
+from bagel.minhash import BandKeys, band_keys, shingle_hashes  # noqa: E402
+from bagel.near_dedup import (CHECK_ADD, FALSE_NEGATIVE_WEIGHT, FALSE_POSITIVE_WEIGHT, lsh_params,  # noqa: E402
+                              min_agreement, resolve_in_order, shared_members)
 from bagel.records import RECORD_SCHEMA  # noqa: E402
 
 CHUNK = 50_000
@@ -153,7 +153,7 @@ def phase_rensa(path: Path) -> dict:
     bands, rows = lsh_params(THRESHOLD, NUM_PERM)
     keys, refs, sketches, start = [], [], [], 0
     for batch in _batches(path):
-        tokens, offsets = shingle_hashes(key_texts(batch), NGRAM)
+        tokens, offsets = shingle_hashes(batch, NGRAM)
         matrix = rensa.RMinHash.digest_matrix_from_flat_token_hashes(tokens, offsets, NUM_PERM, 1)
         sigs = np.array(matrix.to_rows(), dtype=np.uint32).reshape(batch.num_rows, NUM_PERM)
         has = np.diff(offsets) > 0
@@ -194,7 +194,7 @@ def phase_datasketch(path: Path) -> dict:
     lsh = MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM, params=lsh_params(THRESHOLD, NUM_PERM))  # bagel's b x r
     rows = dropped = 0
     for batch in _batches(path):
-        tokens, offsets = shingle_hashes(key_texts(batch), NGRAM)
+        tokens, offsets = shingle_hashes(batch, NGRAM)
         for i in range(batch.num_rows):
             m = MinHash(num_perm=NUM_PERM, hashfunc=lambda v: v & 0xFFFFFFFF)
             m.update_batch(tokens[offsets[i]: offsets[i + 1]].tolist())
@@ -221,7 +221,7 @@ def child(name: str, path: Path) -> None:
     import bagel.pipeline.steps  # noqa: F401 - the step's modules imported before the clock starts
 
     _recipe(Path(tempfile.mkdtemp(dir=path.parent)), near=True)  # (and the recipe loader's, and the LSH params)
-    lsh_params(THRESHOLD, NUM_PERM)
+    BandKeys(THRESHOLD, NUM_PERM, NGRAM).keys(["warm up"])  # numba's compiled kernels loaded (compiled once)
     started = time.perf_counter()
     counts = PHASES[name](path)
     seconds = time.perf_counter() - started

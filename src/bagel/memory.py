@@ -15,13 +15,16 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from time import monotonic
+from typing import TypeVar
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 READ_BUFFER_BYTES = 1 << 16
+T = TypeVar("T")
 TRIM_INTERVAL_S = 0.5
 
 
@@ -32,6 +35,14 @@ def iter_parquet(path: Path, batch_size: int, columns: list[str] | None = None,
     reader = pq.ParquetFile(path, buffer_size=READ_BUFFER_BYTES, pre_buffer=False)
     yield from reader.iter_batches(batch_size=batch_size, columns=columns, use_threads=False,
                                    row_groups=row_groups)
+
+
+def read_ahead(items: Iterator[T], pool: ThreadPoolExecutor) -> Iterator[T]:
+    """``items`` (never None), each next one fetched on ``pool`` while the caller works on the one before."""
+    upcoming = pool.submit(next, items, None)
+    while (item := upcoming.result()) is not None:
+        upcoming = pool.submit(next, items, None)
+        yield item
 
 
 def use_returning_memory_pool() -> str:

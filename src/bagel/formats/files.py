@@ -7,7 +7,6 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from collections import Counter
 from collections.abc import Iterator
-from typing import TypeVar
 from pathlib import Path
 
 import pyarrow as pa
@@ -18,13 +17,12 @@ from bagel.errors import UserError
 from bagel.formats.options import FormatOptions
 from bagel.formats.renderer import DPO_SCHEMA, SFT_SCHEMA, Renderer
 from bagel.log import progress
-from bagel.memory import iter_parquet, use_returning_memory_pool
+from bagel.memory import iter_parquet, read_ahead, use_returning_memory_pool
 from bagel.records import RECORD_SCHEMA, to_table
 
 BATCH_SIZE = 10_000  # records per batch; the sinks' parquet pages follow batch boundaries, so bytes depend on it
 BLOCK_BYTES = 4 << 20  # JSON Lines are parsed in blocks of whole lines of about this size
 
-T = TypeVar("T")
 
 _UNIVERSAL_NEWLINE = re.compile(rb"\r\n|\r|\n")
 _LONE_CR = re.compile(rb"\r(?!\n)")
@@ -170,7 +168,7 @@ def format_file(records: Path, out_dir: Path, options: FormatOptions, seed: int)
 
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="format-io") as io:
         writing = None
-        for batch in progress(_ahead(read_records(records, read_dropped), io), "render", None, "batches"):
+        for batch in progress(read_ahead(read_records(records, read_dropped), io), "render", None, "batches"):
             sft, dpo, bad = renderer.render_batch(batch)
             dropped.update(bad)
             if writing is not None:
@@ -181,11 +179,3 @@ def format_file(records: Path, out_dir: Path, options: FormatOptions, seed: int)
     for sink in sinks:
         sink.close()
     return sft_counts, dpo_counts, dropped + read_dropped
-
-
-def _ahead(items: Iterator[T], pool: ThreadPoolExecutor) -> Iterator[T]:
-    """``items`` (never None), each next one fetched on ``pool`` while the caller works on the one before."""
-    upcoming = pool.submit(next, items, None)
-    while (item := upcoming.result()) is not None:
-        upcoming = pool.submit(next, items, None)
-        yield item

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import shutil
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -29,15 +30,15 @@ import pyarrow.parquet as pq
 from bagel.config import ExcludeConfig, Recipe, SourceConfig
 from bagel.dedup import SortedRuns, id_hashes
 from bagel.errors import UserError
-from bagel.near_dedup import (ADD, CHECK_ADD, EXCLUDE, NONE, BandKeys, key_texts, lsh_params, min_agreement,
-                              resolve_in_order, shared_members)
+from bagel.memory import read_ahead
+from bagel.near_dedup import ADD, CHECK_ADD, EXCLUDE, NONE, lsh_params, min_agreement, resolve_in_order, shared_members
 from bagel.pipeline import cache
 from bagel.pipeline.convert import convert_source, source_rows
 from bagel.records import RECORD_SCHEMA, to_table
 from bagel.sources.base import ConvertContext
 from bagel.sources.io import fingerprint
 
-KEY_COLUMNS = ["id", "kind", "conversations", "prompt", "text"]
+KEY_COLUMNS = ["kind", "conversations", "prompt", "text"]  # what a key text is made from
 FILE_SHIFT = 40  # a row reference: (file number << FILE_SHIFT) | row number
 ROW_MASK = (1 << FILE_SHIFT) - 1
 FLUSH_PAIRS = 4 << 20  # (key, ref) pairs a file's split holds before writing them out (64 MB)
@@ -69,7 +70,7 @@ def exclude_records(excluded: ExcludeConfig, root: Path, batch_size: int) -> Pat
         except Exception as err:  # noqa: BLE001 - any unreadable file gets the same message
             raise UserError(f"exclude {excluded.name}: {excluded.path} is not a parquet file ({err}); "
                             "give `shape:` and `columns:` to read other files") from None
-        missing = sorted(set(KEY_COLUMNS) - names)
+        missing = sorted({"id", *KEY_COLUMNS} - names)
         if missing:
             raise UserError(f"exclude {excluded.name}: {excluded.path} is not a records.parquet (no "
                             f"{', '.join(missing)}); give `shape:` and `columns:` to read other files")
@@ -110,36 +111,45 @@ def band_partitions(rows: int, recipe: Recipe, memory_budget: int) -> int:
 
 
 def split_band_keys(path: str, number: int, live: np.ndarray | None, recipe: Recipe, folder: str,
-                    partitions: int) -> int:
+                    partitions: int, threads: int | None = None) -> int:
     """The band keys of one file's live rows (``live`` None: every row), each with its row's ref
     (``number << FILE_SHIFT | row``), split by ``key % partitions`` into ``keys.<number>.<chunk>.<part>.npy``
     files under ``folder`` (a chunk at most every :data:`FLUSH_PAIRS` pairs), and their sketches at their
-    rows of ``sketch.<number>.bin`` (``num_perm`` bytes a row): the number of pairs."""
+    rows of ``sketch.<number>.bin`` (``num_perm`` bytes a row): the number of pairs. Signatures are made on
+    ``threads`` threads (default: every core)."""
+    from bagel.minhash import BandKeys, pieces  # numba's compiled kernels: loaded only where signatures are made
+
     near = recipe.dedup.near
-    bander = BandKeys(near.threshold, near.num_perm, near.ngram)
+    bander = BandKeys(near.threshold, near.num_perm, near.ngram, threads)
     pending_keys, pending_refs, pending, pairs, chunk = [], [], 0, 0, 0
 
     def flush():
         nonlocal chunk, pending_keys, pending_refs, pending
         keys = np.concatenate(pending_keys) if pending_keys else np.zeros(0, dtype=np.uint64)
         refs = np.concatenate(pending_refs) if pending_refs else np.zeros(0, dtype=np.int64)
-        which = keys % np.uint64(partitions)
-        order = np.argsort(which, kind="stable")
-        bounds = np.searchsorted(which[order], np.arange(partitions + 1, dtype=np.uint64))
+        which = (keys % np.uint64(partitions)).astype(np.min_scalar_type(partitions - 1))
+        order = np.argsort(which, kind="stable")  # a radix sort, on 8 or 16 bits
+        bounds = np.searchsorted(which[order], np.arange(partitions + 1))
         for part in range(partitions):
             chosen = order[bounds[part]: bounds[part + 1]]
             np.save(Path(folder) / f"keys.{number}.{chunk}.{part}.npy",
                     np.stack([keys[chosen], refs[chosen].view(np.uint64)]))
         chunk, pending_keys, pending_refs, pending = chunk + 1, [], [], 0
 
-    offset = 0
-    with open(Path(folder) / f"sketch.{number}.bin", "wb") as sketch_file:
+    def prepared():  # on the reader thread: each batch's live rows and their key texts' pieces
+        offset = 0
         for batch in cache.read_batches(Path(path), columns=KEY_COLUMNS, batch_size=recipe.batch_size):
             rows = (np.arange(batch.num_rows) if live is None
                     else np.flatnonzero(live[offset: offset + batch.num_rows]))
-            block = np.zeros((batch.num_rows, near.num_perm), dtype=np.uint8)  # a row of the file each
+            yield offset, batch.num_rows, rows, pieces(batch if live is None else batch.take(rows))
+            offset += batch.num_rows
+
+    with (open(Path(folder) / f"sketch.{number}.bin", "wb") as sketch_file,
+          ThreadPoolExecutor(1, thread_name_prefix="near-read") as reader):
+        for offset, size, rows, prepared_rows in read_ahead(prepared(), reader):
+            block = np.zeros((size, near.num_perm), dtype=np.uint8)  # a row of the file each
             if len(rows):
-                keys, row_sketches, has = bander.keys(key_texts(batch if live is None else batch.take(rows)))
+                keys, row_sketches, has = bander.keys_of(prepared_rows)
                 block[rows] = row_sketches
                 refs = (number << FILE_SHIFT) | (offset + rows[has])
                 pending_keys.append(keys[has].reshape(-1))
@@ -149,7 +159,6 @@ def split_band_keys(path: str, number: int, live: np.ndarray | None, recipe: Rec
                 if pending >= FLUSH_PAIRS:
                     flush()
             sketch_file.write(block.tobytes())
-            offset += batch.num_rows
     if pending_keys or not chunk:
         flush()
     return pairs

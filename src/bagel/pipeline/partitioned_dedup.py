@@ -120,7 +120,7 @@ def split_source(recipe: Recipe, ordered: list, pos: int, folder: str, partition
     source, previous = ordered[pos]
     live, _ = source_drops(recipe, source, previous, folder, pos, partitions)
     return split_band_keys(str(previous.path), exclude_sets + pos, live, recipe, str(Path(folder) / "near"),
-                           partitions)
+                           partitions, threads=1)
 
 
 def partitioned_near(recipe: Recipe, ordered: list, folder: Path, partitions: int, excluded: list[Path],
@@ -129,12 +129,12 @@ def partitioned_near(recipe: Recipe, ordered: list, folder: Path, partitions: in
     file's band keys split by partition (a task per exclude set and per source), the shared keys of each
     partition (a task each), the copies in load order (one task, over the rows sharing a key only),
     written per source for step 3. Tasks return counts: no process holds another source's mask or more
-    than one partition's keys."""
+    than one partition's keys. A task makes signatures on one thread (it holds one CPU)."""
     near_folder = folder / "near"
     shutil.rmtree(near_folder, ignore_errors=True)
     near_folder.mkdir(parents=True)
     numbers = taking_part(recipe, ordered, len(excluded))
-    run(split_band_keys, [(str(excluded[n]), n, None, recipe, str(near_folder), partitions)
+    run(split_band_keys, [(str(excluded[n]), n, None, recipe, str(near_folder), partitions, 1)
                           for n in numbers if n < len(excluded)])
     run(split_source, [(recipe, ordered, n - len(excluded), str(folder), partitions, len(excluded))
                        for n in numbers if n >= len(excluded)])

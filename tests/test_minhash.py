@@ -1,0 +1,115 @@
+"""The compiled MinHash kernels: normalising, shingles, signatures, band keys and sketches, checked against a
+plain-Python statement of the same definitions."""
+
+from __future__ import annotations
+
+import random
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from bagel.minhash import DENSIFY_TRIES, EMPTY, SEED, BandKeys, band_keys, shingle_hashes
+from bagel.near_dedup import lsh_params
+
+MASK = (1 << 64) - 1
+
+
+def _mix(z: int) -> int:
+    z = (z + 0x9E3779B97F4A7C15) & MASK
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK
+    return z ^ (z >> 31)
+
+
+def _shingles(text: str, ngram: int) -> list[int]:
+    data = re.sub(rb"[^a-z0-9\x80-\xff]+", b" ", text.lower().encode()).strip(b" ")
+    windows = ([data[at: at + ngram] for at in range(len(data) - ngram + 1)] if len(data) >= ngram
+               else [data.ljust(ngram, b"\0")] if data else [])
+    out = []
+    for window in windows:
+        hashed = SEED
+        for first in range(0, ngram, 8):
+            hashed = _mix(int.from_bytes(window[first: first + 8], "little") ^ hashed)
+        out.append(hashed)
+    return out
+
+
+def _signature(hashes: list[int], num_perm: int) -> list[int]:
+    sig = [int(EMPTY)] * num_perm
+    for h in hashes:
+        sig[((h >> 32) * num_perm) >> 32] = min(sig[((h >> 32) * num_perm) >> 32], h & 0xFFFFFFFF)
+    filled = [v != EMPTY for v in sig]
+    for b in range(num_perm):
+        if not filled[b] and hashes:
+            tries = [_mix(attempt * num_perm + b) % num_perm for attempt in range(DENSIFY_TRIES)]
+            sig[b] = sig[next((d for d in tries if filled[d]), filled.index(True))]
+    return sig
+
+
+def _band_keys(sig: list[int], bands: int, rows: int) -> list[int]:
+    keys = []
+    for band in range(bands):
+        key = band + 1
+        for col in range(rows):
+            key = _mix(key ^ sig[band * rows + col])
+        keys.append(key)
+    return keys
+
+
+TEXTS = ["  Hello,   WORLD!\nHow_are you? ", "abcdef", "ab", "", "!!", "Ünïcode straße 日本語 text, twice",
+         "Natalia sold clips to 48 of her friends in April, and then she sold half as many clips in May.",
+         "x" * 300, "a b c d e f g h"]
+
+
+def test_normalising_drops_case_punctuation_and_spacing():
+    tokens, offsets = shingle_hashes(["  Hello,   WORLD!\nHow_are you? ", "hello world how are you",
+                                      "Straße -- ÜBER!", "straße über", "hello world how are yo"], 5)
+    rows = [tokens[a:b].tolist() for a, b in zip(offsets[:-1], offsets[1:])]
+    assert rows[0] == rows[1] and rows[2] == rows[3] and rows[4] == rows[1][:-1]
+
+
+def test_shingles_per_row():
+    tokens, offsets = shingle_hashes(["abcdef", "ab", "", "ABCDEF!"], 5)
+    assert offsets.tolist() == [0, 2, 3, 3, 5]  # 2 windows, 1 (short text), none (empty), 2
+    assert tokens[0:2].tolist() == tokens[3:5].tolist()  # same text once normalised
+    assert tokens.tolist()[:3] == _shingles("abcdef", 5) + _shingles("ab", 5)
+
+
+@pytest.mark.parametrize("ngram", [1, 5, 8, 11])
+def test_shingles_equal_the_definition(ngram):
+    tokens, offsets = shingle_hashes(TEXTS, ngram)
+    assert [tokens[a:b].tolist() for a, b in zip(offsets[:-1], offsets[1:])] == [_shingles(t, ngram) for t in TEXTS]
+
+
+@pytest.mark.parametrize(("num_perm", "ngram"), [(128, 5), (32, 11)])
+def test_band_keys_and_sketches_equal_the_definition(num_perm, ngram):
+    bands, rows = lsh_params(0.8, num_perm)
+    keys, sketches, has = BandKeys(0.8, num_perm, ngram).keys(TEXTS)
+    sigs = [_signature(_shingles(text, ngram), num_perm) for text in TEXTS]
+    assert has.tolist() == [bool(_shingles(text, ngram)) for text in TEXTS]
+    for row, sig in enumerate(sigs):
+        if has[row]:
+            assert keys[row].tolist() == _band_keys(sig, bands, rows)
+            assert sketches[row].tolist() == [v & 0xFF for v in sig]
+    assert band_keys(np.array([s for s, h in zip(sigs, has) if h], dtype=np.uint32), bands, rows).tolist() == \
+        keys[has].tolist()
+
+
+def test_band_keys_do_not_depend_on_threads_or_blocks():
+    rng = random.Random(0)
+    texts = [" ".join(rng.choice(["apples", "pears", "42", "How", "many?"]) for _ in range(rng.randint(0, 30)))
+             for _ in range(1000)]  # several blocks of rows
+    one, two = BandKeys(0.8, 128, 5, threads=1).keys(texts), BandKeys(0.8, 128, 5, threads=2).keys(texts)
+    alone = [BandKeys(0.8, 128, 5).keys([text]) for text in texts[::97]]
+    assert all(np.array_equal(a, b) for a, b in zip(one, two))
+    for i, (keys, sketches, has) in zip(range(0, 1000, 97), alone):
+        assert np.array_equal(keys[0], one[0][i]) and np.array_equal(sketches[0], one[1][i]) and has[0] == one[2][i]
+
+
+def test_a_build_without_near_dedup_does_not_load_numba():
+    code = ("import sys; import bagel.cli, bagel.pipeline.build, bagel.pipeline.steps, bagel.pipeline.near; "
+            "print('numba' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "False\n"
