@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import random
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -91,7 +92,19 @@ def test_policies_add_none_and_exclude_sets():
 def test_shared_members_keeps_only_keys_several_rows_hold():
     keys = np.array([7, 5, 7, 5, 9, 7, 7], dtype=np.uint64)
     shared_keys, refs = shared_members(keys, np.array([6, 5, 4, 3, 2, 1, 0]))
-    assert shared_keys.tolist() == [5, 5, 7, 7, 7, 7] and refs.tolist() == [3, 5, 0, 1, 4, 6]
+    assert shared_keys.tolist() == [7, 5, 7, 5, 7, 7] and refs.tolist() == [6, 5, 4, 3, 1, 0]
+
+
+@pytest.mark.parametrize("repeats", [0, 10, 30_000])
+def test_shared_members_of_uniform_keys(repeats):
+    rng = np.random.default_rng(repeats)
+    keys = rng.integers(0, 2**63, 50_000, dtype=np.int64).view(np.uint64) * np.uint64(2)
+    keys[rng.integers(0, 50_000, repeats)] = keys[rng.integers(0, 50_000, repeats)]
+    counts = Counter(keys.tolist())
+    expected = [i for i, key in enumerate(keys.tolist()) if counts[key] > 1]
+    shared_keys, refs = shared_members(keys, np.arange(50_000))
+    assert refs.tolist() == expected and shared_keys.tolist() == keys[expected].tolist()
+    assert (len(expected) > 0) == (repeats > 0)
 
 
 def _light_edit(question: str, rng: random.Random) -> str:

@@ -26,6 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+MEMBER_BITS = 24  # at most 2**24 slots (16 MB) in shared_members' bit table
 VERIFY_SIGMAS = 2  # a candidate pair is refused when its sketches agree this many standard errors below the threshold
 # Recall-leaning LSH (datasketch's default is 0.5/0.5): at threshold 0.8, num_perm 128, ngram 5 this gives
 # 11 bands x 11 rows, which catches 93.4% of lightly edited GSM8K questions on even-numbered train rows (where
@@ -99,18 +100,22 @@ def min_agreement(threshold: float, num_perm: int) -> int:
 
 
 def shared_members(keys: np.ndarray, refs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The ``(key, ref)`` pairs whose key more than one pair has (only those can make a near copy), sorted by
-    key, then ref."""
-    order = np.argsort(keys)  # not stable (3x faster): the shared pairs are put in ref order below
-    keys = keys[order]
-    shared = np.zeros(len(keys), dtype=bool)
-    if len(keys) > 1:
-        same = keys[1:] == keys[:-1]
-        shared[1:] |= same
-        shared[:-1] |= same
-    keys, refs = keys[shared], refs[order[shared]]
-    order = np.lexsort((refs, keys))
-    return keys[order], refs[order]
+    """The ``(key, ref)`` pairs whose key more than one pair has (only those can make a near copy), in their
+    order.
+
+    The keys alone are sorted (a SIMD sort, ~10x faster than ordering the pairs) to find the repeated
+    ones; the pairs holding one are found through a bit table of repeated keys' top bits (band keys are
+    uniform hashes), checked exactly on the few it lets through."""
+    ordered = np.sort(keys)
+    repeated = ordered[1:][ordered[1:] == ordered[:-1]]
+    repeated = repeated[np.r_[True, repeated[1:] != repeated[:-1]]] if len(repeated) else repeated
+    bits = int(min(MEMBER_BITS, max(10, math.ceil(math.log2(len(repeated) + 1)) + 4)))
+    table = np.zeros(1 << bits, dtype=bool)
+    table[repeated >> np.uint64(64 - bits)] = True
+    maybe = np.flatnonzero(table[keys >> np.uint64(64 - bits)])
+    found = np.minimum(np.searchsorted(repeated, keys[maybe]), max(len(repeated) - 1, 0))
+    chosen = maybe[repeated[found] == keys[maybe]] if len(repeated) else maybe[:0]
+    return keys[chosen], refs[chosen]
 
 
 EXCLUDE, CHECK_ADD, ADD, NONE = range(4)  # a row's part in the near pass, by the file (its ref's number) it is in

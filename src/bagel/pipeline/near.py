@@ -113,7 +113,7 @@ def band_partitions(rows: int, recipe: Recipe, memory_budget: int) -> int:
 def split_band_keys(path: str, number: int, live: np.ndarray | None, recipe: Recipe, folder: str,
                     partitions: int, threads: int | None = None) -> int:
     """The band keys of one file's live rows (``live`` None: every row), each with its row's ref
-    (``number << FILE_SHIFT | row``), split by ``key % partitions`` into ``keys.<number>.<chunk>.<part>.npy``
+    (``number << FILE_SHIFT | row``), split by ``key % partitions`` into ``keys.<number>.<chunk>.<part>.bin``
     files under ``folder`` (a chunk at most every :data:`FLUSH_PAIRS` pairs), and their sketches at their
     rows of ``sketch.<number>.bin`` (``num_perm`` bytes a row): the number of pairs. Signatures are made on
     ``threads`` threads (default: every core)."""
@@ -128,12 +128,11 @@ def split_band_keys(path: str, number: int, live: np.ndarray | None, recipe: Rec
         keys = np.concatenate(pending_keys) if pending_keys else np.zeros(0, dtype=np.uint64)
         refs = np.concatenate(pending_refs) if pending_refs else np.zeros(0, dtype=np.int64)
         which = (keys % np.uint64(partitions)).astype(np.min_scalar_type(partitions - 1))
-        order = np.argsort(which, kind="stable")  # a radix sort, on 8 or 16 bits
-        bounds = np.searchsorted(which[order], np.arange(partitions + 1))
         for part in range(partitions):
-            chosen = order[bounds[part]: bounds[part + 1]]
-            np.save(Path(folder) / f"keys.{number}.{chunk}.{part}.npy",
-                    np.stack([keys[chosen], refs[chosen].view(np.uint64)]))
+            chosen = which == part if partitions > 1 else slice(None)
+            with open(Path(folder) / f"keys.{number}.{chunk}.{part}.bin", "wb") as out:  # the keys, then the refs
+                keys[chosen].tofile(out)
+                refs[chosen].tofile(out)
         chunk, pending_keys, pending_refs, pending = chunk + 1, [], [], 0
 
     def prepared():  # on the reader thread: each batch's live rows and their key texts' pieces
@@ -166,12 +165,12 @@ def split_band_keys(path: str, number: int, live: np.ndarray | None, recipe: Rec
 
 def shared_partition(folder: str, part: int) -> int:
     """One partition's ``(key, ref)`` pairs whose key several rows share, to ``shared.<part>.npy``: how many."""
-    loaded = [np.load(path) for path in sorted(Path(folder).glob(f"keys.*.{part}.npy"))]
-    pairs = np.concatenate(loaded, axis=1) if loaded else np.zeros((2, 0), dtype=np.uint64)
-    del loaded
+    paths = sorted(Path(folder).glob(f"keys.*.{part}.bin"))
+    pairs = np.concatenate([np.fromfile(path, dtype=np.uint64).reshape(2, -1) for path in paths], axis=1) if paths \
+        else np.zeros((2, 0), dtype=np.uint64)
     keys, refs = shared_members(pairs[0], pairs[1].view(np.int64))
     np.save(Path(folder) / f"shared.{part}.npy", np.stack([keys, refs.view(np.uint64)]))
-    for path in Path(folder).glob(f"keys.*.{part}.npy"):
+    for path in paths:
         path.unlink()
     return len(keys)
 
