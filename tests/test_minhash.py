@@ -9,10 +9,12 @@ import subprocess
 import sys
 
 import numpy as np
+import pyarrow as pa
 import pytest
 
 from bagel.minhash import DENSIFY_TRIES, EMPTY, SEED, BandKeys, band_keys, shingle_hashes
 from bagel.near_dedup import lsh_params
+from bagel.records import RECORD_SCHEMA
 
 MASK = (1 << 64) - 1
 
@@ -113,3 +115,15 @@ def test_a_build_without_near_dedup_does_not_load_numba():
     code = ("import sys; import bagel.cli, bagel.pipeline.build, bagel.pipeline.steps, bagel.pipeline.near; "
             "print('numba' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "False\n"
+
+
+def test_records_hash_as_their_key_texts():
+    chat = [{"from": "human", "value": "How many apples?"}, {"from": "gpt", "value": "Three."},
+            {"from": "human", "value": "AND pears!"}]
+    rows = [{"kind": "sft", "conversations": chat}, {"kind": "dpo", "prompt": "Which is better, tea or coffee?"},
+            {"kind": "text", "text": "A plain text about rivers."}, {"kind": "sft", "conversations": []}]
+    texts = ["How many apples?\nAND pears!", "Which is better, tea or coffee?", "A plain text about rivers.", ""]
+    table = pa.Table.from_pylist(rows, schema=RECORD_SCHEMA)
+    bander = BandKeys(0.8, 128, 5)
+    assert all(np.array_equal(a, b) for a, b in zip(bander.keys(table), bander.keys(texts)))
+    assert [np.array_equal(a, b) for a, b in zip(shingle_hashes(table, 5), shingle_hashes(texts, 5))] == [True, True]

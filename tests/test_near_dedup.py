@@ -9,13 +9,27 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pytest
 
 from bagel.minhash import BandKeys
-from bagel.near_dedup import ADD, CHECK_ADD, EXCLUDE, NONE, lsh_params, min_agreement, resolve_in_order, shared_members
+from bagel.near_dedup import (ADD, CHECK_ADD, EXCLUDE, NONE, key_pieces, lsh_params, min_agreement, resolve_in_order,
+                              shared_members)
+from bagel.records import RECORD_SCHEMA
 
 GSM8K = Path(__file__).parent / "fixtures" / "dedup" / "gsm8k_train_questions.jsonl.gz"
 FILLERS = ("really", "then", "also", "now", "exactly", "total")
+
+
+def test_key_pieces_are_the_texts_ids_are_made_from():
+    chat = [{"from": "system", "value": "Be brief."}, {"from": "human", "value": "Hi"}, {"from": "gpt", "value": "Yo"},
+            {"from": "human", "value": None}, {"from": "human", "value": "Bye"}]
+    rows = [{"kind": "sft", "conversations": chat}, {"kind": "dpo", "prompt": "Which?", "conversations": chat},
+            {"kind": "text", "text": "Plain."}, {"kind": None, "text": "none"}, {"kind": "sft", "conversations": None},
+            {"kind": "dpo", "prompt": None}]
+    pieces, starts, stops = key_pieces(pa.Table.from_pylist(rows, schema=RECORD_SCHEMA))
+    assert [pieces[a:b].to_pylist() for a, b in zip(starts, stops)] == [
+        ["Hi", None, "Bye"], ["Which?"], ["Plain."], [], [], [None]]
 
 
 def test_lsh_params_lean_to_recall_at_the_threshold():

@@ -17,6 +17,7 @@ The rule (datasketch's ``MinHashLSH.query`` then ``insert`` of each kept row, in
 check above): a row is a near copy when it shares a band key with an earlier kept row whose sketch
 confirms it; of several such rows, the one with the smallest reference (the earliest) is named.
 """
+
 from __future__ import annotations
 
 import functools
