@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from time import monotonic
@@ -24,7 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 READ_BUFFER_BYTES = 1 << 16
-T = TypeVar("T")
+T, R = TypeVar("T"), TypeVar("R")
 TRIM_INTERVAL_S = 0.5
 
 
@@ -43,6 +44,18 @@ def read_ahead(items: Iterator[T], pool: ThreadPoolExecutor) -> Iterator[T]:
     while (item := upcoming.result()) is not None:
         upcoming = pool.submit(next, items, None)
         yield item
+
+
+def map_ahead(pool: ThreadPoolExecutor, function: Callable[[T], R], items: Iterator[T], ahead: int) -> Iterator[R]:
+    """``function`` of each of ``items``, in order, run on ``pool`` with at most ``ahead`` + 1 items in flight
+    (read from ``items`` on the caller's thread)."""
+    running: deque = deque()
+    for item in items:
+        running.append(pool.submit(function, item))
+        if len(running) > ahead:
+            yield running.popleft().result()
+    while running:
+        yield running.popleft().result()
 
 
 def use_returning_memory_pool() -> str:

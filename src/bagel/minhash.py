@@ -13,7 +13,7 @@
 - sketches: the low 8 bits of each signature value, for :func:`bagel.near_dedup.resolve_in_order` to
   confirm candidates.
 
-One kernel does it all for a block of rows at a time, the blocks on parallel threads, without the GIL.
+One kernel does it all for a batch of rows, without the GIL (callers run batches on parallel threads).
 numba compiles the kernels on first use and caches them beside this file (about 6 s, once per install);
 loading them costs a process about 240 MB of resident memory, so only the near pass imports this module.
 ``bench/near_dedup.py`` measures it against ``rensa`` (Rust, classic MinHash: its digest matrix leaves
@@ -33,7 +33,6 @@ from bagel.near_dedup import as_array, key_pieces, lsh_params
 _WORD = np.zeros(256, dtype=np.uint8)  # 1 for bytes that are part of a word: ASCII letters and digits, non-ASCII
 _WORD[[*range(48, 58), *range(65, 91), *range(97, 123), *range(128, 256)]] = 1
 SEED = 1
-BLOCK_ROWS = 256  # rows per unit of the signature kernel's parallel loop
 EMPTY = np.uint32(0xFFFFFFFF)  # the value of a bin no shingle fell in
 DENSIFY_TRIES = 64  # random donor bins tried per empty bin before the row's first filled bin
 _M1, _M2, _GOLDEN = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB), np.uint64(0x9E3779B97F4A7C15)
@@ -223,7 +222,7 @@ def band_keys(sigs: np.ndarray, bands: int, rows_per_band: int) -> np.ndarray:
     return keys
 
 
-@numba.njit(cache=True, parallel=True, nogil=True)
+@numba.njit(cache=True, nogil=True)
 def _band_kernel(raw: np.ndarray, bounds: np.ndarray, starts: np.ndarray, stops: np.ndarray, ngram: int,
                  donors: np.ndarray, bands: int, rows_per_band: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Band keys, sketches and which rows have a shingle, for the rows of :func:`pieces`."""
@@ -231,40 +230,29 @@ def _band_kernel(raw: np.ndarray, bounds: np.ndarray, starts: np.ndarray, stops:
     keys = np.empty((rows, bands), np.uint64)
     sketches = np.full((rows, num_perm), np.uint8(EMPTY & 0xFF))
     has = np.zeros(rows, np.bool_)
-    blocks = (rows + BLOCK_ROWS - 1) // BLOCK_ROWS
-    for block in numba.prange(blocks):
-        first, last = block * BLOCK_ROWS, min(rows, (block + 1) * BLOCK_ROWS)
-        text = np.empty(_widest(bounds, starts[first: last], stops[first: last]), np.uint8)
-        no_out, sig = np.empty(0, np.uint64), np.empty(num_perm, np.uint32)
-        filled, empty = np.empty(num_perm, np.uint8), np.empty(num_perm, np.int64)
-        for row in range(first, last):
-            sig[:] = EMPTY
-            if _shingles(text, _normalised(raw, bounds, starts[row], stops[row], text), ngram, no_out, sig):
-                has[row] = True
-                _densify(sig, donors, filled, empty)
-            _band_keys_into(sig, rows_per_band, keys[row])
-            for bin_ in range(num_perm):
-                sketches[row, bin_] = np.uint8(sig[bin_] & np.uint32(0xFF))
+    text, no_out = np.empty(_widest(bounds, starts, stops), np.uint8), np.empty(0, np.uint64)
+    sig, filled, empty = np.empty(num_perm, np.uint32), np.empty(num_perm, np.uint8), np.empty(num_perm, np.int64)
+    for row in range(rows):
+        sig[:] = EMPTY
+        if _shingles(text, _normalised(raw, bounds, starts[row], stops[row], text), ngram, no_out, sig):
+            has[row] = True
+            _densify(sig, donors, filled, empty)
+        _band_keys_into(sig, rows_per_band, keys[row])
+        for bin_ in range(num_perm):
+            sketches[row, bin_] = np.uint8(sig[bin_] & np.uint32(0xFF))
     return keys, sketches, has
 
 
 class BandKeys:
     """The LSH band keys of texts under one near-dedup setting (``threshold``, ``num_perm``, ``ngram``)."""
 
-    def __init__(self, threshold: float, num_perm: int, ngram: int, threads: int | None = None):
+    def __init__(self, threshold: float, num_perm: int, ngram: int):
         self.ngram, self.num_perm = ngram, num_perm
         self.bands, self.rows = lsh_params(threshold, num_perm)
-        self.threads = min(threads or numba.config.NUMBA_NUM_THREADS, numba.config.NUMBA_NUM_THREADS)
 
     def keys(self, values) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The band keys of ``values`` (records or texts, as :func:`pieces` takes them), their sketches (the
         low 8 bits of each signature value, for :func:`bagel.near_dedup.resolve_in_order` to confirm
-        candidates) and which have any shingle (rows without one are never near copies); on ``threads``
-        threads (default: every core)."""
-        return self.keys_of(pieces(values))
-
-    def keys_of(self, prepared: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """:meth:`keys` of values already made into :func:`pieces` (which can run on another thread: the
-        kernel releases the GIL)."""
-        numba.set_num_threads(self.threads)
-        return _band_kernel(*prepared, self.ngram, _donors(self.num_perm), self.bands, self.rows)
+        candidates) and which have any shingle (rows without one are never near copies). The kernel runs
+        without the GIL: threads calling this at once run on as many cores."""
+        return _band_kernel(*pieces(values), self.ngram, _donors(self.num_perm), self.bands, self.rows)

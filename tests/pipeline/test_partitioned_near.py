@@ -8,6 +8,7 @@ import gzip
 import json
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 
 from bagel.config import load_recipe
@@ -78,3 +79,19 @@ def test_partitioned_near_equals_one_partition(tmp_path, monkeypatch):
             assert mine.path.read_bytes() == theirs.path.read_bytes()
             assert _removals(mine) == _removals(theirs)
     assert not (tmp_path / "tight" / "dedup" / "near").exists()
+
+
+def test_band_keys_split_the_same_on_any_number_of_threads(tmp_path):
+    recipe = _recipe(tmp_path).model_copy(update={"batch_size": 16})
+    path = _write(tmp_path / "q.parquet", QUESTIONS + [t.upper() for t in QUESTIONS[:30]], "q")
+    live = np.ones(150, dtype=bool)
+    live[::7] = False
+    written = []
+    for threads in (1, 3):
+        folder = tmp_path / f"threads{threads}"
+        folder.mkdir()
+        pairs = near.split_band_keys(str(path), 2, live, recipe, str(folder), 2, threads)
+        written.append((pairs, {p.name: p.read_bytes() for p in sorted(folder.iterdir())}))
+    assert written[0] == written[1]
+    assert written[0][0] == 128 * 11  # every live row's 11 band keys
+    assert sorted(written[0][1]) == ["keys.2.0.0.bin", "keys.2.0.1.bin", "sketch.2.bin"]

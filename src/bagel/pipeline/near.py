@@ -19,6 +19,7 @@ out dir).
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -30,7 +31,7 @@ import pyarrow.parquet as pq
 from bagel.config import ExcludeConfig, Recipe, SourceConfig
 from bagel.dedup import SortedRuns, id_hashes
 from bagel.errors import UserError
-from bagel.memory import read_ahead
+from bagel.memory import map_ahead
 from bagel.near_dedup import ADD, CHECK_ADD, EXCLUDE, NONE, lsh_params, min_agreement, resolve_in_order, shared_members
 from bagel.pipeline import cache
 from bagel.pipeline.convert import convert_source, source_rows
@@ -115,50 +116,60 @@ def split_band_keys(path: str, number: int, live: np.ndarray | None, recipe: Rec
     """The band keys of one file's live rows (``live`` None: every row), each with its row's ref
     (``number << FILE_SHIFT | row``), split by ``key % partitions`` into ``keys.<number>.<chunk>.<part>.bin``
     files under ``folder`` (a chunk at most every :data:`FLUSH_PAIRS` pairs), and their sketches at their
-    rows of ``sketch.<number>.bin`` (``num_perm`` bytes a row): the number of pairs. Signatures are made on
-    ``threads`` threads (default: every core)."""
-    from bagel.minhash import BandKeys, pieces  # numba's compiled kernels: loaded only where signatures are made
+    rows of ``sketch.<number>.bin`` (``num_perm`` bytes a row): the number of pairs. Batches are read on this
+    thread and signed on ``threads`` others (default: a core each), taken as they come free."""
+    from bagel.minhash import BandKeys  # numba's compiled kernels: loaded only where signatures are made
 
     near = recipe.dedup.near
-    bander = BandKeys(near.threshold, near.num_perm, near.ngram, threads)
-    pending_keys, pending_refs, pending, pairs, chunk = [], [], 0, 0, 0
+    bander = BandKeys(near.threshold, near.num_perm, near.ngram)
+    pending: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in range(partitions)]  # (keys, refs) per part
+    held = pairs = chunk = 0
 
     def flush():
-        nonlocal chunk, pending_keys, pending_refs, pending
-        keys = np.concatenate(pending_keys) if pending_keys else np.zeros(0, dtype=np.uint64)
-        refs = np.concatenate(pending_refs) if pending_refs else np.zeros(0, dtype=np.int64)
-        which = (keys % np.uint64(partitions)).astype(np.min_scalar_type(partitions - 1))
-        for part in range(partitions):
-            chosen = which == part if partitions > 1 else slice(None)
+        nonlocal chunk, held
+        for part, pieces in enumerate(pending):
             with open(Path(folder) / f"keys.{number}.{chunk}.{part}.bin", "wb") as out:  # the keys, then the refs
-                keys[chosen].tofile(out)
-                refs[chosen].tofile(out)
-        chunk, pending_keys, pending_refs, pending = chunk + 1, [], [], 0
+                for column in (0, 1):
+                    for piece in pieces:
+                        piece[column].tofile(out)
+            pieces.clear()
+        chunk, held = chunk + 1, 0
 
-    def prepared():  # on the reader thread: each batch's live rows and their key texts' pieces
+    def live_rows():  # each batch's live rows (read on this thread)
         offset = 0
         for batch in cache.read_batches(Path(path), columns=KEY_COLUMNS, batch_size=recipe.batch_size):
             rows = (np.arange(batch.num_rows) if live is None
                     else np.flatnonzero(live[offset: offset + batch.num_rows]))
-            yield offset, batch.num_rows, rows, pieces(batch if live is None else batch.take(rows))
+            yield offset, batch.num_rows, rows, batch if live is None else batch.take(rows)
             offset += batch.num_rows
 
+    def signed(item):  # on a signing thread: the batch's sketches and its (keys, refs) per partition
+        offset, size, rows, values = item
+        if not len(rows):
+            return offset, size, rows, None, []
+        keys, sketches, has = bander.keys(values)
+        keys = keys[has].reshape(-1)
+        refs = np.repeat((number << FILE_SHIFT) | (offset + rows[has]), bander.bands)
+        if partitions == 1:
+            return offset, size, rows, sketches, [(keys, refs)]
+        which = (keys % np.uint64(partitions)).astype(np.min_scalar_type(partitions - 1))
+        return offset, size, rows, sketches, [(keys[which == part], refs[which == part]) for part in range(partitions)]
+
+    threads = threads or os.cpu_count() or 1
     with (open(Path(folder) / f"sketch.{number}.bin", "wb") as sketch_file,
-          ThreadPoolExecutor(1, thread_name_prefix="near-read") as reader):
-        for offset, size, rows, prepared_rows in read_ahead(prepared(), reader):
+          ThreadPoolExecutor(threads, thread_name_prefix="near-sign") as signers):
+        for offset, size, rows, sketches, parts in map_ahead(signers, signed, live_rows(), threads):
             block = np.zeros((size, near.num_perm), dtype=np.uint8)  # a row of the file each
-            if len(rows):
-                keys, row_sketches, has = bander.keys_of(prepared_rows)
-                block[rows] = row_sketches
-                refs = (number << FILE_SHIFT) | (offset + rows[has])
-                pending_keys.append(keys[has].reshape(-1))
-                pending_refs.append(np.repeat(refs, bander.bands))
-                pairs += len(pending_keys[-1])
-                pending += len(pending_keys[-1])
-                if pending >= FLUSH_PAIRS:
-                    flush()
+            if sketches is not None:
+                block[rows] = sketches
+            for part, piece in enumerate(parts):
+                pending[part].append(piece)
+                held += len(piece[0])
+            pairs += sum(len(piece[0]) for piece in parts)
+            if held >= FLUSH_PAIRS:
+                flush()
             sketch_file.write(block.tobytes())
-    if pending_keys or not chunk:
+    if held or not chunk:
         flush()
     return pairs
 
