@@ -14,11 +14,12 @@
   confirm candidates.
 
 One kernel does it all for a batch of rows, without the GIL (callers run batches on parallel threads).
-numba compiles the kernels on first use and caches them beside this file (about 6 s, once per install);
-loading them costs a process about 240 MB of resident memory, so only the near pass imports this module.
+numba compiles the kernels on first use and caches them beside this file (about 5 s, once per install);
+loading them costs a process about 170 MB of resident memory, so only the near pass imports this module.
 ``bench/near_dedup.py`` measures it against ``rensa`` (Rust, classic MinHash: its digest matrix leaves
 Rust only as Python lists) and ``datasketch``.
 """
+
 from __future__ import annotations
 
 import functools
