@@ -140,7 +140,7 @@ def split_band_keys(path: str, number: int, live: np.ndarray | None, recipe: Rec
         for batch in cache.read_batches(Path(path), columns=KEY_COLUMNS, batch_size=recipe.batch_size):
             rows = (np.arange(batch.num_rows) if live is None
                     else np.flatnonzero(live[offset: offset + batch.num_rows]))
-            yield offset, batch.num_rows, rows, batch if live is None else batch.take(rows)
+            yield offset, batch.num_rows, rows, batch if len(rows) == batch.num_rows else batch.take(rows)
             offset += batch.num_rows
 
     def signed(item):  # on a signing thread: the batch's sketches and its (keys, refs) per partition
