@@ -56,9 +56,9 @@ _TRIM = _malloc_trim()
 _last_trim = [0.0]
 
 
-def trim_heap() -> None:
-    """Give the C heap's free pages back to the OS (glibc ``malloc_trim``), at most every 0.5 s."""
-    now = monotonic()
-    if _TRIM is not None and now - _last_trim[0] >= TRIM_INTERVAL_S:
-        _last_trim[0] = now
+def trim_heap(now: bool = False) -> None:
+    """Give the C heap's free pages back to the OS (glibc ``malloc_trim``), at most every 0.5 s (or ``now``)."""
+    clock = monotonic()
+    if _TRIM is not None and (now or clock - _last_trim[0] >= TRIM_INTERVAL_S):
+        _last_trim[0] = clock
         _TRIM(0)
