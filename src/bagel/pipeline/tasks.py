@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bagel.config import Recipe
+from bagel.memory import trim_heap
 from bagel.pipeline import cache
 from bagel.pipeline.checks import raise_failures
 from bagel.pipeline.convert import Shard, convert_shard, convert_shards, converted, join_shards
@@ -25,14 +26,18 @@ from bagel.pipeline.steps import (decontam_shard, id_batches, join_decontam, joi
 
 SHARD_ROWS = 16 * cache.ROW_GROUP_SIZE  # rows per shard of the per-shard steps (decontam, render)
 Run = Callable[[Callable, list[tuple]], list]  # an executor's map: fn(*args) for each args, results in order
-_PROCESS_CACHE: dict = {}
+_PROCESS_CACHE: dict = {}  # (step, name) -> resource: the resources of one step at a time
 
 
-def _once(name: str, build: Callable):
-    """A per-process singleton (a decontaminator or renderer is built once per worker)."""
-    if name not in _PROCESS_CACHE:
-        _PROCESS_CACHE[name] = build()
-    return _PROCESS_CACHE[name]
+def _once(step: str, name: str, build: Callable):
+    """A per-process singleton of ``step`` (a decontaminator or renderer is built once per worker). The first
+    resource of another step drops the previous step's (a worker holds no decontaminator while it renders)."""
+    if any(held != step for held, _ in _PROCESS_CACHE):
+        _PROCESS_CACHE.clear()
+        trim_heap(now=True)
+    if (step, name) not in _PROCESS_CACHE:
+        _PROCESS_CACHE[step, name] = build()
+    return _PROCESS_CACHE[step, name]
 
 
 def decontaminator(recipe: Recipe, root: Path) -> Callable:
@@ -42,7 +47,7 @@ def decontaminator(recipe: Recipe, root: Path) -> Callable:
 
         return Decontaminator(recipe.decontamination, cache_dir=root / "benchmarks")
 
-    return lambda: _once("decontam:" + cache.key(recipe.decontamination.model_dump(mode="json")), build)
+    return lambda: _once("decontam", cache.key(recipe.decontamination.model_dump(mode="json")), build)
 
 
 def renderer(recipe: Recipe, id_paths: list[str], ids_key: str) -> Callable:
@@ -55,8 +60,8 @@ def renderer(recipe: Recipe, id_paths: list[str], ids_key: str) -> Callable:
             renderer.prepare(i for path in id_paths for batch in id_batches(Path(path)) for i in batch)
         return renderer
 
-    name = "render:" + cache.key(recipe.format.model_dump(mode="json"), recipe.seed, ids_key)
-    return lambda: _once(name, build)
+    name = cache.key(recipe.format.model_dump(mode="json"), recipe.seed, ids_key)
+    return lambda: _once("render", name, build)
 
 
 def _source(recipe: Recipe, name: str):
@@ -140,7 +145,7 @@ def token_counter(recipe: Recipe) -> Callable:
     from bagel.tokens import TokenCounter
 
     spec = recipe.token_counter_spec()
-    return lambda: _once(f"tokens:{spec}", lambda: TokenCounter(spec))
+    return lambda: _once("render", f"tokens:{spec}", lambda: TokenCounter(spec))
 
 
 def mix_task(recipe: Recipe, clean: list[StepResult], root: Path) -> list[StepResult]:
