@@ -164,11 +164,13 @@ def run_steps(recipe: Recipe, names: list[str], root: Path, run: Run,
               dedup: Callable[[list[tuple]], list[StepResult]], parallel: bool) -> tuple:
     """Every step of a build, as units an executor runs: ``run`` maps a unit over its tasks (shards or
     sources) and ``dedup`` deduplicates ``(source, sampled)`` pairs in load order. With ``parallel`` workers
-    the benchmark indexes are built by one task first. convert, decontam and render run per shard (parts of
+    the benchmark indexes are built by one task before all others (not while other tasks convert). convert, decontam and render run per shard (parts of
     the source's input, row groups of its trimmed or mixed rows), joined per source in order. The step
     results per source and the timings."""
     timings: dict[str, float] = {}
     t = time.perf_counter()
+    if parallel and recipe.decontamination.enabled:  # first: its set-up's peak meets no converting worker's
+        run(index_task, [(recipe, root)])
     plan = shard_plan(recipe, names, root)
     shards = by_source(names, plan, run(convert_task, [(recipe, n, root, i, s) for n, i, s in plan]))
     prepared = run(prepare_task, [(recipe, n, root, parts) for n, parts in zip(names, shards)])
@@ -182,8 +184,6 @@ def run_steps(recipe: Recipe, names: list[str], root: Path, run: Run,
 
     t = time.perf_counter()
     trimmed = run(trim_task, [(recipe, n, d, root) for n, d in zip(names, deduped)])
-    if parallel and recipe.decontamination.enabled:
-        run(index_task, [(recipe, root)])
     plan = range_plan(names, trimmed)
     parts = by_source(names, plan, run(decontam_task, [(recipe, n, r, root, i, g) for n, i, g, r in plan]))
     decontaminated = run(join_decontam_task, [(recipe, n, r, root, p) for n, r, p in zip(names, trimmed, parts)])
