@@ -7,7 +7,9 @@ first batch, and the pip wheels' default pool (mimalloc) keeps freed pages: peak
 a buffered, non-pre-buffered reader on jemalloc with zero decay time: 121 MB. Python's large
 strings (row texts) live on glibc's heap, which keeps the freed gaps between live objects:
 in a worker that converted, decontaminated and rendered four 25k-row sources the heap held
-185 MB, 63 MB after ``malloc_trim``.
+185 MB, 63 MB after ``malloc_trim``. Arrow's C++ code (the parquet reader) allocates from the pool
+named by ``ARROW_DEFAULT_MEMORY_POOL`` when pyarrow loads, not from the one set here: ``bagel/__init__.py``
+names the system allocator (the wheels' mimalloc kept ~30 MB of freed pages in each build process).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The units both executors run: one task per shard or per source of each step, the order they run in
 (:func:`run_steps`), and the per-process resources a task needs (the decontaminator, the renderer),
-built once per worker.
+built once per worker and held while their step runs.
 
 The local executor (:mod:`bagel.pipeline.build`) maps these over worker processes, the Ray
 executor (:mod:`bagel.pipeline.ray_engine`) over Ray tasks; neither imports the other. Every task
