@@ -62,4 +62,4 @@ def _arrow_default_pool(**env) -> str:
 
 def test_arrow_internal_pool_is_named_before_pyarrow_loads():
     assert _arrow_default_pool() == "system"  # not the wheels' mimalloc, which keeps freed pages
-    assert _arrow_default_pool(ARROW_DEFAULT_MEMORY_POOL="jemalloc") == "jemalloc"  # a user's choice stands
+    assert _arrow_default_pool(ARROW_DEFAULT_MEMORY_POOL="mimalloc") == "mimalloc"  # a user's choice stands
