@@ -7,7 +7,9 @@ first batch, and the pip wheels' default pool (mimalloc) keeps freed pages: peak
 a buffered, non-pre-buffered reader on jemalloc with zero decay time: 121 MB. Python's large
 strings (row texts) live on glibc's heap, which keeps the freed gaps between live objects:
 in a worker that converted, decontaminated and rendered four 25k-row sources the heap held
-185 MB, 63 MB after ``malloc_trim``.
+185 MB, 63 MB after ``malloc_trim``. Arrow's C++ code (the parquet reader) allocates from the pool
+named by ``ARROW_DEFAULT_MEMORY_POOL`` when pyarrow loads, not from the one set here: ``bagel/__init__.py``
+names the system allocator (the wheels' mimalloc kept ~30 MB of freed pages in each build process).
 """
 
 from __future__ import annotations
@@ -80,9 +82,9 @@ _TRIM = _malloc_trim()
 _last_trim = [0.0]
 
 
-def trim_heap() -> None:
-    """Give the C heap's free pages back to the OS (glibc ``malloc_trim``), at most every 0.5 s."""
-    now = monotonic()
-    if _TRIM is not None and now - _last_trim[0] >= TRIM_INTERVAL_S:
-        _last_trim[0] = now
+def trim_heap(now: bool = False) -> None:
+    """Give the C heap's free pages back to the OS (glibc ``malloc_trim``), at most every 0.5 s (or ``now``)."""
+    clock = monotonic()
+    if _TRIM is not None and (now or clock - _last_trim[0] >= TRIM_INTERVAL_S):
+        _last_trim[0] = clock
         _TRIM(0)

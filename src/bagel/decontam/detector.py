@@ -51,6 +51,7 @@ from bagel.decontam.options import DecontamOptions
 from bagel.decontam.normalize import longest_span, numbers
 from bagel.decontam.texts import benchmark_variants, full_texts, row_texts
 from bagel.errors import UserError
+from bagel.memory import trim_heap
 from bagel.records import RECORD_SCHEMA
 
 DEFAULT_CACHE = Path("~/.cache/bagel/decontam")
@@ -74,6 +75,10 @@ class Decontaminator:
     # --- setup ---------------------------------------------------------------------------------
 
     def _build(self) -> None:
+        self._set_up()
+        trim_heap(now=True)  # the set-up's garbage (benchmark rows, words) back to the OS
+
+    def _set_up(self) -> None:
         opts = self.options
         if not opts.enabled:
             return

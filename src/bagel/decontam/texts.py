@@ -96,25 +96,30 @@ def benchmark_variants(benchmarks: list[BenchmarkItems], options) -> list[Varian
     variant, as the original did.
     """
     ours = options.preset != "bagel-original"
-    rows, held = [], Counter()  # (benchmark, item, text, indexed, its words); items holding each word
+    # Only counts are kept per variant; the words of the few short ones are split again below (holding
+    # every variant's word list at once cost each process that sets up a decontaminator ~140 MB).
+    rows, held = [], Counter()  # (benchmark, item, text, indexed, word count); items holding each word
     for b, items in enumerate(benchmarks):
         registered = REGISTRY.get(items.name)
         choice = bool(registered and registered.multiple_choice) and ours
-        per_item: dict[int, set] = {}
-        for text, item in zip(items.texts, items.item_index):
-            indexed = segmented(text) if choice and "\n" in text.strip() else text
-            found = [w for w in words(indexed) if w != BREAK]  # choice labels and breaks are not words
-            rows.append((b, item, text, indexed, found))
-            per_item.setdefault(item, set()).update(found)
-        for found in per_item.values():
-            held.update(found)
+        indexed = [segmented(text) if choice and "\n" in text.strip() else text for text in items.texts]
+        counts = [0] * len(indexed)
+        item_words: set = set()  # the words of one item, its variants taken together (in item order)
+        by_item = sorted(range(len(indexed)), key=items.item_index.__getitem__)
+        for i, j in zip(by_item, [*by_item[1:], None]):
+            found = _found_words(indexed[i])
+            counts[i] = len(found) if any(not w.isdigit() for w in found) else 0
+            item_words.update(found)
+            if j is None or items.item_index[j] != items.item_index[i]:
+                held.update(item_words)
+                item_words = set()
+        rows.extend(zip([b] * len(indexed), items.item_index, items.texts, indexed, counts))
     out, offsets, seen = [], np.cumsum([0, *(len(items.display) for items in benchmarks)]), {}
-    for b, item, text, indexed, found in rows:
+    for b, item, text, indexed, count in rows:
         registered = REGISTRY.get(benchmarks[b].name)
         choice = bool(registered and registered.multiple_choice) and ours
         seen[(b, item)] = seen.get((b, item), 0) + 1
-        count = len(found) if any(not w.isdigit() for w in found) else 0
-        generic = count < options.ngram_min_words and not any(held[w] <= RARE_ITEMS for w in found)
+        generic = count < options.ngram_min_words and not any(held[w] <= RARE_ITEMS for w in _found_words(indexed))
         if ours and (count == 0 or generic):
             continue  # no evidence of anything
         if choice and "\n" not in text.strip() and count < options.mc_question_min_words:
@@ -126,3 +131,8 @@ def benchmark_variants(benchmarks: list[BenchmarkItems], options) -> list[Varian
                            frozenset(numbers(lines[0])) if numeric else frozenset(), seen[(b, item)] <= keep,
                            tuple(LABEL.sub("", line) for line in lines[1:])))
     return out
+
+
+def _found_words(indexed: str) -> list[str]:
+    """The words of an indexed text (choice labels and breaks are not words)."""
+    return [w for w in words(indexed) if w != BREAK]

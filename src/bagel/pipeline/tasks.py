@@ -1,6 +1,6 @@
 """The units both executors run: one task per shard or per source of each step, the order they run in
 (:func:`run_steps`), and the per-process resources a task needs (the decontaminator, the renderer),
-built once per worker.
+built once per worker and held while their step runs.
 
 The local executor (:mod:`bagel.pipeline.build`) maps these over worker processes, the Ray
 executor (:mod:`bagel.pipeline.ray_engine`) over Ray tasks; neither imports the other. Every task
@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bagel.config import Recipe
+from bagel.memory import trim_heap
 from bagel.pipeline import cache
 from bagel.pipeline.checks import raise_failures
 from bagel.pipeline.convert import Shard, convert_shard, convert_shards, converted, join_shards
@@ -25,14 +26,18 @@ from bagel.pipeline.steps import (decontam_shard, id_batches, join_decontam, joi
 
 SHARD_ROWS = 16 * cache.ROW_GROUP_SIZE  # rows per shard of the per-shard steps (decontam, render)
 Run = Callable[[Callable, list[tuple]], list]  # an executor's map: fn(*args) for each args, results in order
-_PROCESS_CACHE: dict = {}
+_PROCESS_CACHE: dict = {}  # (step, name) -> resource: the resources of one step at a time
 
 
-def _once(name: str, build: Callable):
-    """A per-process singleton (a decontaminator or renderer is built once per worker)."""
-    if name not in _PROCESS_CACHE:
-        _PROCESS_CACHE[name] = build()
-    return _PROCESS_CACHE[name]
+def _once(step: str, name: str, build: Callable):
+    """A per-process singleton of ``step`` (a decontaminator or renderer is built once per worker). The first
+    resource of another step drops the previous step's (a worker holds no decontaminator while it renders)."""
+    if any(held != step for held, _ in _PROCESS_CACHE):
+        _PROCESS_CACHE.clear()
+        trim_heap(now=True)
+    if (step, name) not in _PROCESS_CACHE:
+        _PROCESS_CACHE[step, name] = build()
+    return _PROCESS_CACHE[step, name]
 
 
 def decontaminator(recipe: Recipe, root: Path) -> Callable:
@@ -42,7 +47,7 @@ def decontaminator(recipe: Recipe, root: Path) -> Callable:
 
         return Decontaminator(recipe.decontamination, cache_dir=root / "benchmarks")
 
-    return lambda: _once("decontam:" + cache.key(recipe.decontamination.model_dump(mode="json")), build)
+    return lambda: _once("decontam", cache.key(recipe.decontamination.model_dump(mode="json")), build)
 
 
 def renderer(recipe: Recipe, id_paths: list[str], ids_key: str) -> Callable:
@@ -55,8 +60,8 @@ def renderer(recipe: Recipe, id_paths: list[str], ids_key: str) -> Callable:
             renderer.prepare(i for path in id_paths for batch in id_batches(Path(path)) for i in batch)
         return renderer
 
-    name = "render:" + cache.key(recipe.format.model_dump(mode="json"), recipe.seed, ids_key)
-    return lambda: _once(name, build)
+    name = cache.key(recipe.format.model_dump(mode="json"), recipe.seed, ids_key)
+    return lambda: _once("render", name, build)
 
 
 def _source(recipe: Recipe, name: str):
@@ -140,7 +145,7 @@ def token_counter(recipe: Recipe) -> Callable:
     from bagel.tokens import TokenCounter
 
     spec = recipe.token_counter_spec()
-    return lambda: _once(f"tokens:{spec}", lambda: TokenCounter(spec))
+    return lambda: _once("render", f"tokens:{spec}", lambda: TokenCounter(spec))
 
 
 def mix_task(recipe: Recipe, clean: list[StepResult], root: Path) -> list[StepResult]:
@@ -159,11 +164,13 @@ def run_steps(recipe: Recipe, names: list[str], root: Path, run: Run,
               dedup: Callable[[list[tuple]], list[StepResult]], parallel: bool) -> tuple:
     """Every step of a build, as units an executor runs: ``run`` maps a unit over its tasks (shards or
     sources) and ``dedup`` deduplicates ``(source, sampled)`` pairs in load order. With ``parallel`` workers
-    the benchmark indexes are built by one task first. convert, decontam and render run per shard (parts of
+    the benchmark indexes are built by one task before all others (not while other tasks convert). convert, decontam and render run per shard (parts of
     the source's input, row groups of its trimmed or mixed rows), joined per source in order. The step
     results per source and the timings."""
     timings: dict[str, float] = {}
     t = time.perf_counter()
+    if parallel and recipe.decontamination.enabled:  # first: its set-up's peak meets no converting worker's
+        run(index_task, [(recipe, root)])
     plan = shard_plan(recipe, names, root)
     shards = by_source(names, plan, run(convert_task, [(recipe, n, root, i, s) for n, i, s in plan]))
     prepared = run(prepare_task, [(recipe, n, root, parts) for n, parts in zip(names, shards)])
@@ -177,8 +184,6 @@ def run_steps(recipe: Recipe, names: list[str], root: Path, run: Run,
 
     t = time.perf_counter()
     trimmed = run(trim_task, [(recipe, n, d, root) for n, d in zip(names, deduped)])
-    if parallel and recipe.decontamination.enabled:
-        run(index_task, [(recipe, root)])
     plan = range_plan(names, trimmed)
     parts = by_source(names, plan, run(decontam_task, [(recipe, n, r, root, i, g) for n, i, g, r in plan]))
     decontaminated = run(join_decontam_task, [(recipe, n, r, root, p) for n, r, p in zip(names, trimmed, parts)])
