@@ -164,9 +164,9 @@ def run_steps(recipe: Recipe, names: list[str], root: Path, run: Run,
               dedup: Callable[[list[tuple]], list[StepResult]], parallel: bool) -> tuple:
     """Every step of a build, as units an executor runs: ``run`` maps a unit over its tasks (shards or
     sources) and ``dedup`` deduplicates ``(source, sampled)`` pairs in load order. With ``parallel`` workers
-    the benchmark indexes are built by one task before all others (not while other tasks convert). convert, decontam and render run per shard (parts of
-    the source's input, row groups of its trimmed or mixed rows), joined per source in order. The step
-    results per source and the timings."""
+    the benchmark indexes are built by one task before all others (not while other tasks convert). convert,
+    decontam and render run per shard (parts of the source's input, row groups of its trimmed or mixed
+    rows), joined per source in order. The step results per source and the timings."""
     timings: dict[str, float] = {}
     t = time.perf_counter()
     if parallel and recipe.decontamination.enabled:  # first: its set-up's peak meets no converting worker's
