@@ -66,7 +66,6 @@ import pyarrow.parquet as pq
 sys.path.insert(0, str(Path(__file__).parent))
 from synth import record  # noqa: E402
 
-from bagel.minhash import BandKeys, band_keys, shingle_hashes  # noqa: E402
 from bagel.near_dedup import (CHECK_ADD, FALSE_NEGATIVE_WEIGHT, FALSE_POSITIVE_WEIGHT, lsh_params,  # noqa: E402
                               min_agreement, resolve_in_order, shared_members)
 from bagel.records import RECORD_SCHEMA  # noqa: E402
@@ -150,6 +149,8 @@ def phase_rensa(path: Path) -> dict:
     signatures, with bagel's band keys, sketches and in-order rule."""
     import rensa
 
+    from bagel.minhash import band_keys, shingle_hashes
+
     bands, rows = lsh_params(THRESHOLD, NUM_PERM)
     keys, refs, sketches, start = [], [], [], 0
     for batch in _batches(path):
@@ -191,6 +192,8 @@ def phase_near_step(path: Path) -> dict:
 def phase_datasketch(path: Path) -> dict:
     from datasketch import MinHash, MinHashLSH
 
+    from bagel.minhash import shingle_hashes
+
     lsh = MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM, params=lsh_params(THRESHOLD, NUM_PERM))  # bagel's b x r
     rows = dropped = 0
     for batch in _batches(path):
@@ -222,6 +225,8 @@ def child(name: str, path: Path) -> None:
 
     _recipe(Path(tempfile.mkdtemp(dir=path.parent)), near=True)  # (and the recipe loader's, and the LSH params)
     if not name.startswith("exact"):  # numba's compiled kernels loaded (compiled once per install)
+        from bagel.minhash import BandKeys
+
         BandKeys(THRESHOLD, NUM_PERM, NGRAM).keys(["warm up"])
     started = time.perf_counter()
     counts = PHASES[name](path)
