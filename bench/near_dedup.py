@@ -29,22 +29,23 @@ most 2x), and the passes alone.
 
 Settings: threshold 0.8, num_perm 128, ngram 5 (the recipe defaults).
 
-Measured at N = 1,000,000 (library rows 30,000) on a shared 2-core box under load from other jobs
-(figures vary by +-50% between runs there):
+Measured at N = 1,000,000 (library rows 30,000) on this 2-core box, alone (load average 1.2-1.5), the
+signature kernel already compiled (numba compiles it once per install, about 5 s):
 
-- passes alone: exact 4.1 s (peak RSS 344 MB), near 44.2 s (491 MB; 2 band-key partitions): 10.8x;
-- dedup step on synth.py's rows: exact only 3.8 s (it drops nothing, so it writes nothing) vs near on
-  43.1 s (513 MB): 11.4x; with 1% exact repeats (both steps write their output): 24.9 s vs 58.9 s
-  (467 MB): 2.36x. The issue's target (near within 2x of exact) is not met: the exact pass hashes one
-  short id per row, the near pass reads and shingles every key text (~250 bytes a row);
+- passes alone: exact 1.5 s (peak RSS 184 MB), near 3.6 s (533 MB; 2 band-key partitions): 2.45x;
+- dedup step on synth.py's rows: exact only 1.7 s (it drops nothing, so it writes nothing) vs near on
+  5.3 s (498 MB): 3.19x; with 1% exact repeats (both steps write their output): 9.2 s vs 11.8 s
+  (502 MB): 1.28x. The issue's target (near within 2x of exact) is met where the step writes its output,
+  not on synth.py's rows alone: the exact pass hashes one short id per row, the near pass reads every
+  key text (~250 bytes a row; reading the columns alone is ~1.2 s of CPU) and shingles it;
 - near copies found: none (LSH pairs synth.py's unlike rows by chance, ~1,700 per million at Jaccard
   0.14-0.34 from its 75-word vocabulary; the sketch check refuses them; datasketch, which has no
   such check, drops 4 of the 30,000 library rows);
-- on 30,000 rows: bagel 1.4 s, rensa 1.7 s (its digest matrix leaves Rust only through ``to_rows``,
-  Python lists), datasketch 26.1 s (382 MB).
+- on 30,000 rows: bagel 0.1 s, rensa 0.5 s (its digest matrix leaves Rust only through ``to_rows``,
+  Python lists), datasketch 10.0 s (452 MB).
 
-Before this version (rensa signatures, band keys in sorted runs, exact pass timed over all five key
-columns): exact pass 8.3 s vs near pass 90 s; dedup step with the write 44.8 s vs 118 s.
+Before this version (signatures in numpy, measured under load from other jobs): exact pass 4.1 s vs near
+pass 44.2 s; dedup step 3.8 s vs 43.1 s (11.4x), with 1% exact repeats 24.9 s vs 58.9 s (2.36x).
 """
 
 from __future__ import annotations
