@@ -29,7 +29,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from bagel.near_dedup import as_array, key_pieces, lsh_params
+from bagel.near_dedup import key_pieces, lsh_params
+from bagel.records import as_array
 
 _WORD = np.zeros(256, dtype=np.uint8)  # 1 for bytes that are part of a word: ASCII letters and digits, non-ASCII
 _WORD[[*range(48, 58), *range(65, 91), *range(97, 123), *range(128, 256)]] = 1

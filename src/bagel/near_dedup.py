@@ -27,6 +27,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from bagel.records import as_array
+
 MEMBER_BITS = 24  # at most 2**24 slots (16 MB) in shared_members' bit table
 VERIFY_SIGMAS = 2  # a candidate pair is refused when its sketches agree this many standard errors below the threshold
 # Recall-leaning LSH (datasketch's default is 0.5/0.5): at threshold 0.8, num_perm 128, ngram 5 this gives
@@ -34,12 +36,6 @@ VERIFY_SIGMAS = 2  # a candidate pair is refused when its sketches agree this ma
 # it was tuned) and 94.8% on odd ones (held out), and drops none of the 1,000 distinct originals (0.5/0.5,
 # 9 x 13, catches 87.4% / 89.0%); tests/test_near_dedup.py.
 FALSE_POSITIVE_WEIGHT, FALSE_NEGATIVE_WEIGHT = 0.3, 0.7
-
-
-def as_array(values) -> pa.Array:
-    """Strings, or an Arrow (chunked) array of them, as one Arrow array."""
-    values = values if isinstance(values, (pa.Array, pa.ChunkedArray)) else pa.array(values, pa.string())
-    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
 
 
 def key_pieces(table: pa.Table | pa.RecordBatch) -> tuple[pa.StringArray, np.ndarray, np.ndarray]:

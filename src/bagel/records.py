@@ -47,6 +47,12 @@ _OID = uuid.NAMESPACE_OID.bytes
 _VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}  # RFC 4122 variant bits
 
 
+def as_array(values) -> pa.Array:
+    """Strings, or an Arrow (chunked) array, as one Arrow array."""
+    values = values if isinstance(values, (pa.Array, pa.ChunkedArray)) else pa.array(values, pa.string())
+    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+
+
 def make_id(key_text: str) -> str:
     """Return the dedup id of ``key_text``: ``str(uuid5(NAMESPACE_OID, key_text))``, built from the SHA-1
     digest directly (4x faster than through ``uuid.UUID``; same string)."""

@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from bagel.errors import UserError
+from bagel.records import as_array
 
 PROMPT_RESPONSE = {"sft": ("input", "output", None), "dpo": ("prompt", "chosen", "rejected")}
 
@@ -125,8 +126,7 @@ class LengthCounts:
 def _labels(column: pa.Array | pa.ChunkedArray, name: Callable[[str], str]) -> list[tuple[str, np.ndarray]]:
     """``(name(value), rows)`` per distinct value of ``column`` (null as ""), in order of first appearance
     (the order Arrow's dictionary encoding numbers them in); values with the same name share one mask."""
-    column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-    encoded = pc.dictionary_encode(pc.fill_null(column, ""))
+    encoded = pc.dictionary_encode(pc.fill_null(as_array(column), ""))
     indices = encoded.indices.to_numpy(zero_copy_only=False)
     masks: dict[str, np.ndarray] = {}
     for code, value in enumerate(encoded.dictionary.to_pylist()):

@@ -31,7 +31,7 @@ from bagel.formats.chat import MalformedChat, collapse_newlines, split_chat
 from bagel.formats.options import FormatOptions
 from bagel.formats.registry import get_format
 from bagel.formats.tokens import resolve_special_tokens
-from bagel.records import RECORD_FIELDS, item_hash, item_uniform, make_id
+from bagel.records import RECORD_FIELDS, as_array, item_hash, item_uniform, make_id
 
 SFT_SCHEMA = pa.schema([(name, pa.string()) for name in ("id", "source", "format", "input", "output")])
 DPO_SCHEMA = pa.schema([(name, pa.string()) for name in ("id", "source", "format", "prompt", "chosen", "rejected")])
@@ -40,11 +40,6 @@ PLAIN_TEXT = "plain_text"
 
 def _blank(text: str | None) -> bool:
     return not text or text.isspace()
-
-
-def _column(batch: pa.RecordBatch | pa.Table, name: str) -> pa.Array:
-    column = batch.column(name)
-    return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
 
 
 class _Columns:
@@ -165,10 +160,10 @@ class Renderer:
         if missing:
             raise UserError(f"records lack column(s) {', '.join(missing)}")
         ids, sources, kinds, systems, prompts, chosens, rejecteds, texts = (
-            _column(batch, name).to_pylist()
+            as_array(batch.column(name)).to_pylist()
             for name in ("id", "source", "kind", "system", "prompt", "chosen", "rejected", "text")
         )
-        conversations = _column(batch, "conversations")
+        conversations = as_array(batch.column("conversations"))
         offsets = conversations.offsets.to_pylist()  # not to_numpy(), which imports pandas (0.4 s)
         if offsets[0]:
             offsets = [offset - offsets[0] for offset in offsets]

@@ -153,7 +153,8 @@ def split_band_keys(path: str, number: int, live: np.ndarray | None, recipe: Rec
         if partitions == 1:
             return offset, size, rows, sketches, [(keys, refs)]
         which = (keys % np.uint64(partitions)).astype(np.min_scalar_type(partitions - 1))
-        return offset, size, rows, sketches, [(keys[which == part], refs[which == part]) for part in range(partitions)]
+        chosen = [which == part for part in range(partitions)]
+        return offset, size, rows, sketches, [(keys[mask], refs[mask]) for mask in chosen]
 
     threads = threads or os.cpu_count() or 1
     with (open(Path(folder) / f"sketch.{number}.bin", "wb") as sketch_file,
@@ -164,8 +165,8 @@ def split_band_keys(path: str, number: int, live: np.ndarray | None, recipe: Rec
                 block[rows] = sketches
             for part, piece in enumerate(parts):
                 pending[part].append(piece)
-                held += len(piece[0])
-            pairs += sum(len(piece[0]) for piece in parts)
+            count = sum(len(keys) for keys, _ in parts)
+            held, pairs = held + count, pairs + count
             if held >= FLUSH_PAIRS:
                 flush()
             sketch_file.write(block.tobytes())
