@@ -77,8 +77,11 @@ THRESHOLD, NUM_PERM, NGRAM = 0.8, 128, 5
 
 
 def write_records(n: int, path: Path, repeats: int = 0) -> None:
-    """``n`` rows of bench/synth.py as unified records (streamed), then its first ``repeats`` rows again."""
-    with pq.ParquetWriter(path, RECORD_SCHEMA) as writer:
+    """``n`` rows of bench/synth.py as unified records, then its first ``repeats`` rows again, written as a
+    build writes a step's output (``cache.write_parquet``: zstd, its row groups), streamed."""
+    from bagel.pipeline import cache
+
+    def tables():
         for count in (n, repeats):
             rng = random.Random(0)
             for start in range(0, count, CHUNK):
@@ -87,7 +90,9 @@ def write_records(n: int, path: Path, repeats: int = 0) -> None:
                     row = record(rng, i)
                     kind = "dpo" if row["prompt"] else "text" if row["text"] else "sft"
                     rows.append({**row, "kind": kind, "confidence": 1, "system": None})
-                writer.write_table(pa.Table.from_pylist(rows, schema=RECORD_SCHEMA))
+                yield pa.Table.from_pylist(rows, schema=RECORD_SCHEMA)
+
+    cache.write_parquet(path, RECORD_SCHEMA, tables())
 
 
 def _batches(path: Path):
@@ -105,11 +110,11 @@ def _source(path: Path) -> list:
     return [(source, StepResult("sample", "synth", path, "synth", rows, rows))]
 
 
-def phase_exact(path: Path) -> dict:
+def phase_exact(path: Path, recipe, root: Path) -> dict:
     """bagel's exact pass alone, as the dedup step runs it (``exact_masks``: the id column, the seen-set)."""
     from bagel.pipeline.steps import exact_masks
 
-    [mask] = exact_masks(_source(path), path.parent / "exact", 512 << 20)
+    [mask] = exact_masks(_source(path), root, 512 << 20)
     return {"dropped": int((~mask).sum())}
 
 
@@ -128,24 +133,19 @@ def _recipe(root: Path, near: bool):
     return load_recipe(root / "r.yaml")
 
 
-def phase_near(path: Path) -> dict:
+def phase_near(path: Path, recipe, root: Path) -> dict:
     """bagel's near pass alone, as the dedup step runs it over one source (every row live): band keys split
-    to partition files, shared keys per partition, the in-order resolution."""
-    from bagel.pipeline.near import band_partitions, near_copies, shared_partition, split_band_keys
+    to partition files and the shared ones found (``shared_band_keys``, a core each), the in-order
+    resolution."""
+    from bagel.pipeline.near import local_partitions, near_copies, shared_band_keys
 
-    rows = pq.ParquetFile(path).metadata.num_rows
-    root = Path(tempfile.mkdtemp(dir=path.parent))
-    recipe, folder = _recipe(root, near=True), root / "keys"
-    folder.mkdir()
-    partitions = band_partitions(rows, recipe, 512 << 20)
-    split_band_keys(str(path), 0, None, recipe, str(folder), partitions)
-    for part in range(partitions):
-        shared_partition(str(folder), part)
-    copies = near_copies(recipe, str(folder), partitions, np.array([CHECK_ADD]))
+    partitions, threads = local_partitions(pq.ParquetFile(path).metadata.num_rows, recipe, 512 << 20)
+    shared_band_keys(recipe, [path], [0], root / "keys", partitions, threads)
+    copies = near_copies(recipe, str(root / "keys"), partitions, np.array([CHECK_ADD]))
     return {"dropped": len(copies), "bands": f"{lsh_params(THRESHOLD, NUM_PERM)}", "partitions": partitions}
 
 
-def phase_rensa(path: Path) -> dict:
+def phase_rensa(path: Path, recipe, root: Path) -> dict:
     """rensa's bulk classic MinHash (the digest matrix, read out with ``to_rows``) in place of bagel's
     signatures, with bagel's band keys, sketches and in-order rule."""
     import rensa
@@ -171,26 +171,18 @@ def phase_rensa(path: Path) -> dict:
     return {"dropped": len(copies)}
 
 
-def _dedup_step(path: Path, near: bool) -> dict:
+def phase_step(path: Path, recipe, root: Path) -> dict:
     """bagel's dedup step as a build runs it (``bagel.pipeline.steps.dedup_step``, the build's 512 MB budget),
-    over one source of the ``path`` rows: exact dedup by id, with ``near`` the near pass, then the kept rows
-    written to the step's parquet output (none when nothing is dropped) and the removals file."""
+    over one source of the ``path`` rows: exact dedup by id, with near dedup on (by the recipe) the near pass,
+    then the kept rows written to the step's parquet output (none when nothing is dropped) and the
+    removals file."""
     from bagel.pipeline.steps import dedup_step
 
-    root = path.parent / ("near_step" if near else "exact_step")
-    [result] = dedup_step(_recipe(root, near), _source(path), root, 512 << 20)
+    [result] = dedup_step(recipe, _source(path), root, 512 << 20)
     return {"dropped": result.dropped, "kept": result.kept}
 
 
-def phase_exact_step(path: Path) -> dict:
-    return _dedup_step(path, near=False)
-
-
-def phase_near_step(path: Path) -> dict:
-    return _dedup_step(path, near=True)
-
-
-def phase_datasketch(path: Path) -> dict:
+def phase_datasketch(path: Path, recipe, root: Path) -> dict:
     from datasketch import MinHash, MinHashLSH
 
     from bagel.minhash import shingle_hashes
@@ -210,7 +202,7 @@ def phase_datasketch(path: Path) -> dict:
     return {"dropped": dropped, "weights": "params as bagel's"}
 
 
-PHASES = {"exact": phase_exact, "near": phase_near, "exact_step": phase_exact_step, "near_step": phase_near_step,
+PHASES = {"exact": phase_exact, "near": phase_near, "exact_step": phase_step, "near_step": phase_step,
           "bagel": phase_near, "rensa": phase_rensa, "datasketch": phase_datasketch}
 
 
@@ -222,18 +214,23 @@ def run_phase(name: str, path: Path) -> dict:
 
 
 def child(name: str, path: Path) -> None:
-    import bagel.pipeline.steps  # noqa: F401 - the step's modules imported before the clock starts
+    """Run phase ``name`` on ``path`` and print its figures: what a build has done before its dedup step (the
+    imports, the recipe, the code hashes of the cache keys; with near dedup, numba's compiled kernels, which
+    it compiles once per install) happens before the clock starts."""
+    from bagel.pipeline.steps import cached_dedups
 
-    _recipe(Path(tempfile.mkdtemp(dir=path.parent)), near=True)  # (and the recipe loader's, and the LSH params)
-    if not name.startswith("exact"):  # numba's compiled kernels loaded (compiled once per install)
+    root = Path(tempfile.mkdtemp(dir=path.parent))
+    recipe = _recipe(root, near=not name.startswith("exact"))
+    cached_dedups(recipe, _source(path), root)
+    if recipe.dedup.near.enabled:
         from bagel.minhash import BandKeys
 
         BandKeys(THRESHOLD, NUM_PERM, NGRAM).keys(["warm up"])
-    started = time.perf_counter()
-    counts = PHASES[name](path)
-    seconds = time.perf_counter() - started
+    started, cpu = time.perf_counter(), time.process_time()
+    counts = PHASES[name](path, recipe, root)
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"seconds": seconds, "rss_mb": rss, **counts}))
+    print(json.dumps({"seconds": seconds, "cpu_s": cpu, "rss_mb": rss, **counts}))
 
 
 def main() -> None:

@@ -52,13 +52,9 @@ def _signature(hashes: list[int], num_perm: int) -> list[int]:
 
 
 def _band_keys(sig: list[int], bands: int, rows: int) -> list[int]:
-    keys = []
-    for band in range(bands):
-        key = band + 1
-        for col in range(rows):
-            key = _mix(key ^ sig[band * rows + col])
-        keys.append(key)
-    return keys
+    multipliers = [_mix(place) | 1 for place in range(rows)]
+    return [_mix(((band + 1) * 0x9E3779B97F4A7C15 + sum(sig[band * rows + col] * multipliers[col]
+                                                      for col in range(rows))) & MASK) for band in range(bands)]
 
 
 TEXTS = ["  Hello,   WORLD!\nHow_are you? ", "abcdef", "ab", "", "!!", "Ünïcode straße 日本語 text, twice",
@@ -119,7 +115,7 @@ def test_a_build_without_near_dedup_does_not_load_numba():
 
 def test_records_hash_as_their_key_texts():
     chat = [{"from": "human", "value": "How many apples?"}, {"from": "gpt", "value": "Three."},
-            {"from": "human", "value": "AND pears!"}]
+            {"from": "human", "value": None}, {"from": "human", "value": "AND pears!"}]
     rows = [{"kind": "sft", "conversations": chat}, {"kind": "dpo", "prompt": "Which is better, tea or coffee?"},
             {"kind": "text", "text": "A plain text about rivers."}, {"kind": "sft", "conversations": []}]
     texts = ["How many apples?\nAND pears!", "Which is better, tea or coffee?", "A plain text about rivers.", ""]
@@ -127,3 +123,16 @@ def test_records_hash_as_their_key_texts():
     bander = BandKeys(0.8, 128, 5)
     assert all(np.array_equal(a, b) for a, b in zip(bander.keys(table), bander.keys(texts)))
     assert [np.array_equal(a, b) for a, b in zip(shingle_hashes(table, 5), shingle_hashes(texts, 5))] == [True, True]
+
+
+def test_pieces_are_read_in_place_and_non_ascii_ones_lower_cased():
+    chat = [{"from": "human", "value": "ÜBER die STRASSE, bitte"}, {"from": "gpt", "value": "Ja."},
+            {"from": "human", "value": "Plain ASCII TURN"}]
+    rows = [{"kind": "text", "text": "skipped by the slice"}, {"kind": "sft", "conversations": chat},
+            {"kind": "dpo", "prompt": "ΑΘΗΝΑ rolls a STONE"}, {"kind": "text", "text": "Ünïcode TEXT"}]
+    table = pa.Table.from_pylist(rows, schema=RECORD_SCHEMA).slice(1)  # arrays with an offset
+    texts = ["über die strasse, bitte plain ascii turn", "αθηνα rolls a stone", "ünïcode text"]
+    tokens, offsets = shingle_hashes(table, 5)
+    assert [tokens[a:b].tolist() for a, b in zip(offsets[:-1], offsets[1:])] == [_shingles(t, 5) for t in texts]
+    wide = pa.array(["ÜBER die STRASSE", None, "plain"], pa.large_string())
+    assert shingle_hashes(wide, 5)[1].tolist() == [0, 13, 13, 14]  # 17 bytes, a null, a short text

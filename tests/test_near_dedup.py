@@ -27,8 +27,9 @@ def test_key_pieces_are_the_texts_ids_are_made_from():
     rows = [{"kind": "sft", "conversations": chat}, {"kind": "dpo", "prompt": "Which?", "conversations": chat},
             {"kind": "text", "text": "Plain."}, {"kind": None, "text": "none"}, {"kind": "sft", "conversations": None},
             {"kind": "dpo", "prompt": None}]
-    pieces, starts, stops = key_pieces(pa.Table.from_pylist(rows, schema=RECORD_SCHEMA))
-    assert [pieces[a:b].to_pylist() for a, b in zip(starts, stops)] == [
+    arrays, indices, starts, stops = key_pieces(pa.Table.from_pylist(rows, schema=RECORD_SCHEMA))
+    pieces = [array[i].as_py() for array, index in zip(arrays, indices) for i in index.tolist()]
+    assert [pieces[a:b] for a, b in zip(starts, stops)] == [
         ["Hi", None, "Bye"], ["Which?"], ["Plain."], [], [], [None]]
 
 

@@ -1,15 +1,17 @@
 """MinHash signatures and LSH band keys of key texts, compiled with numba: one pass over each text's bytes.
 
-- pieces: the key text of each record (:func:`bagel.near_dedup.key_pieces`) or given texts, lower-cased by
-  Arrow, as one byte buffer;
-- normalising: a word byte (ASCII letter or digit, any non-ASCII byte) is kept, each run of other bytes
-  is one space, none at either end, so case, punctuation and spacing edits do not count;
+- pieces: the key text of each record (:func:`bagel.near_dedup.key_pieces`) or given texts, read in place
+  from their Arrow buffers (no copy); pieces holding a non-ASCII byte are lower-cased by Arrow first;
+- normalising: ASCII letters are lower-cased, a word byte (ASCII letter or digit, any non-ASCII byte) is
+  kept, each run of other bytes is one space, none at either end, so case, punctuation and spacing edits
+  do not count;
 - shingles: the byte ``ngram`` s of that text (a shorter text is one shingle, padded with zeros), each
   read as little-endian 8-byte words and hashed with splitmix64's finaliser; up to 8 bytes, one word
   rolled along the text;
 - signatures: ``num_perm`` values per row by one-permutation MinHash with optimal densification (each
   shingle hashed once, not ``num_perm`` times);
-- band keys: each band of ``rows`` signature values hashed to one 64-bit key, with the band's number;
+- band keys: each band of ``rows`` signature values hashed to one 64-bit key, with the band's number (a
+  sum of the values times odd multipliers, mixed);
 - sketches: the low 8 bits of each signature value, for :func:`bagel.near_dedup.resolve_in_order` to
   confirm candidates.
 
@@ -32,23 +34,72 @@ import pyarrow.compute as pc
 from bagel.near_dedup import key_pieces, lsh_params
 from bagel.records import as_array
 
-_WORD = np.zeros(256, dtype=np.uint8)  # 1 for bytes that are part of a word: ASCII letters and digits, non-ASCII
-_WORD[[*range(48, 58), *range(65, 91), *range(97, 123), *range(128, 256)]] = 1
+_NORMAL = np.full(256, 32, dtype=np.uint8)  # each byte as normalising keeps it: 32 (space) for non-word bytes
+_NORMAL[[*range(48, 58), *range(97, 123), *range(128, 256)]] = [*range(48, 58), *range(97, 123), *range(128, 256)]
+_NORMAL[65:91] = range(97, 123)  # ASCII capitals lower-cased
+SOURCES = 4  # the byte buffers pieces are read from: the records' turns, prompts and texts, then lower-cased ones
 SEED = 1
 EMPTY = np.uint32(0xFFFFFFFF)  # the value of a bin no shingle fell in
 DENSIFY_TRIES = 64  # random donor bins tried per empty bin before the row's first filled bin
 _M1, _M2, _GOLDEN = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB), np.uint64(0x9E3779B97F4A7C15)
 
 
-def lowered_bytes(texts) -> tuple[np.ndarray, np.ndarray]:
-    """Texts (strings or an Arrow string array; nulls as empty) lower-cased by Arrow: the UTF-8 bytes of all
-    texts in one array, and each text's bounds in it (``len+1``)."""
-    values = pc.utf8_lower(pc.fill_null(as_array(texts), "")).cast(pa.large_string())
-    offsets = np.frombuffer(values.buffers()[1], dtype=np.int64)[values.offset: values.offset + len(values) + 1]
-    buffer = values.buffers()[2]
-    raw = np.frombuffer(buffer if buffer is not None and len(values) else b"", dtype=np.uint8)  # read-only: one
-    raw = raw[offsets[0]: offsets[-1]] if len(raw) else raw  # compiled kernel type
-    return raw, offsets - offsets[0]
+def _readonly(data) -> np.ndarray:
+    """``data`` (an Arrow buffer, or None) as a read-only byte array (the one type the kernels take)."""
+    raw = np.frombuffer(data if data is not None else b"", dtype=np.uint8)
+    raw.setflags(write=False)
+    return raw
+
+
+def _bounds(array: pa.Array, index: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A string array's bytes (its data buffer, not copied), and where each string ``array[i]`` for ``i`` in
+    ``index`` starts and ends in them (a null as empty)."""
+    if not pa.types.is_string(array.type) and not pa.types.is_large_string(array.type):
+        array = array.cast(pa.large_string())
+    offsets = np.frombuffer(array.buffers()[1], dtype=np.int64 if pa.types.is_large_string(array.type) else np.int32)
+    offsets = offsets[array.offset: array.offset + len(array) + 1]
+    begins, ends = offsets[index].astype(np.int64), offsets[index + 1].astype(np.int64)
+    if array.null_count:
+        ends = np.where(array.is_valid().to_numpy(zero_copy_only=False)[index], ends, begins)
+    return _readonly(array.buffers()[2] if len(array) else None), begins, ends
+
+
+@numba.njit(cache=True)
+def _non_ascii(raw: np.ndarray, begins: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Which pieces (``raw[begins[i]: ends[i]]``) hold a byte of 128 or more."""
+    out = np.zeros(len(begins), np.bool_)
+    for piece in range(len(begins)):
+        seen = np.uint8(0)
+        for at in range(begins[piece], ends[piece]):
+            seen |= raw[at]
+        out[piece] = seen >= 128
+    return out
+
+
+def _piece_bytes(arrays: list[pa.Array], indices: list[np.ndarray]) -> tuple[tuple, np.ndarray, np.ndarray,
+                                                                                 np.ndarray]:
+    """The bytes of each piece (``arrays[s][i]`` for ``i`` in ``indices[s]``, numbered in that order), read in
+    place: :data:`SOURCES` byte buffers, and each piece's buffer, start and end in it. Pieces holding a
+    non-ASCII byte are lower-cased by Arrow, into the last buffer (normalising lower-cases ASCII itself)."""
+    raws, begins, ends, lowered, wide = [], [], [], [], []
+    for array, index in zip(arrays, indices):
+        raw, begin, end = _bounds(array, index)
+        unicode = np.flatnonzero(_non_ascii(raw, begin, end))
+        if len(unicode):
+            lowered.append(pc.utf8_lower(array.take(index[unicode])).cast(pa.large_string()))
+            wide.append(unicode + sum(len(b) for b in begins))
+        raws.append(raw)
+        begins.append(begin)
+        ends.append(end)
+    source = np.repeat(np.arange(len(arrays), dtype=np.uint8), [len(index) for index in indices])
+    begin, end = np.concatenate(begins), np.concatenate(ends)
+    if lowered:
+        wide = np.concatenate(wide)
+        raw, begin[wide], end[wide] = _bounds(pa.concat_arrays(lowered), np.arange(len(wide)))
+        source[wide] = SOURCES - 1
+    else:
+        raw = _readonly(None)
+    return tuple(raws + [_readonly(None)] * (SOURCES - 1 - len(raws)) + [raw]), source, begin, end
 
 
 @numba.njit(cache=True)
@@ -58,6 +109,10 @@ def _mix(z: np.uint64) -> np.uint64:
     z = (z ^ (z >> np.uint64(30))) * _M1
     z = (z ^ (z >> np.uint64(27))) * _M2
     return z ^ (z >> np.uint64(31))
+
+
+# each place in a band (up to num_perm's most, 1024): an odd 64-bit multiplier of its value in the band's key
+_MULTIPLIERS = np.array([int(_mix(np.uint64(place))) | 1 for place in range(1024)], dtype=np.uint64)
 
 
 @numba.njit(cache=True)
@@ -85,20 +140,23 @@ def _put(hashed: np.uint64, count: int, out: np.ndarray, sig: np.ndarray) -> Non
 
 
 @numba.njit(cache=True)
-def _normalised(raw: np.ndarray, bounds: np.ndarray, first: int, stop: int, text: np.ndarray) -> int:
-    """One key text, the pieces ``first`` to ``stop`` (each ``raw[bounds[i]: bounds[i + 1]]``, lower-cased)
+def _normalised(raws: tuple, source: np.ndarray, begins: np.ndarray, ends: np.ndarray, first: int, stop: int,
+                text: np.ndarray) -> int:
+    """One key text, the pieces ``first`` to ``stop`` (piece ``i``: ``raws[source[i]][begins[i]: ends[i]]``)
     with a separator between pieces, normalised into ``text`` (room for a byte more than it writes): its
-    length. A word byte (ASCII letter or digit, any non-ASCII byte) is kept; a run of other bytes is one
-    space, none at either end. (Without branches: each byte is written, and kept by moving on or not.)"""
+    length. A word byte (ASCII letter, lower-cased, or digit, any non-ASCII byte) is kept; a run of other
+    bytes is one space, none at either end. (Without branches: each byte is written, and kept by moving
+    on or not.)"""
     length, spaced = 0, 1  # spaced: the last byte kept is a space, or none is
     for piece in range(first, stop):
+        raw = raws[source[piece]]
         text[length] = 32
         length += 1 - spaced
         spaced = 1
-        for at in range(bounds[piece], bounds[piece + 1]):
-            byte = raw[at]
-            word = _WORD[byte]
-            text[length] = byte if word else 32
+        for at in range(begins[piece], ends[piece]):
+            byte = _NORMAL[raw[at]]
+            word = np.int64(byte != 32)
+            text[length] = byte
             length += word | (1 - spaced)
             spaced = 1 - word
     return length - 1 if length and text[length - 1] == 32 else length
@@ -127,37 +185,39 @@ def _shingles(text: np.ndarray, length: int, ngram: int, out: np.ndarray, sig: n
 
 
 @numba.njit(cache=True)
-def _widest(bounds: np.ndarray, starts: np.ndarray, stops: np.ndarray) -> int:
+def _widest(begins: np.ndarray, ends: np.ndarray, starts: np.ndarray, stops: np.ndarray) -> int:
     """The most bytes any row's pieces hold, with a separator after each piece, and one more."""
     widest = 1
     for row in range(len(starts)):
-        widest = max(widest, bounds[stops[row]] - bounds[starts[row]] + stops[row] - starts[row] + 1)
+        width = 1
+        for piece in range(starts[row], stops[row]):
+            width += ends[piece] - begins[piece] + 1
+        widest = max(widest, width)
     return widest
 
 
-def pieces(values) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def pieces(values) -> tuple[tuple, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Records (a table or batch: their key texts, :func:`bagel.near_dedup.key_pieces`) or texts (strings or
-    an Arrow string array; nulls as empty): the lower-cased UTF-8 bytes of every piece, each piece's bounds
-    in them, and each row's first piece and the piece after its last."""
+    an Arrow string array; nulls as empty), in pieces read in place (:func:`_piece_bytes`: the byte buffers,
+    each piece's buffer, start and end), and each row's first piece and the piece after its last."""
     if isinstance(values, (pa.Table, pa.RecordBatch)):
-        texts, starts, stops = key_pieces(values)
+        arrays, indices, starts, stops = key_pieces(values)
     else:
-        texts = as_array(values)
-        starts = np.arange(len(texts), dtype=np.int64)
-        stops = starts + 1
-    raw, bounds = lowered_bytes(texts)
-    return raw, bounds, starts, stops
+        arrays = [as_array(values)]
+        indices = [np.arange(len(arrays[0]), dtype=np.int64)]
+        starts, stops = indices[0], indices[0] + 1
+    return *_piece_bytes(arrays, indices), starts, stops
 
 
 @numba.njit(cache=True)
-def _shingle_kernel(raw: np.ndarray, bounds: np.ndarray, starts: np.ndarray, stops: np.ndarray,
-                    ngram: int) -> tuple[np.ndarray, np.ndarray]:
+def _shingle_kernel(raws: tuple, source: np.ndarray, begins: np.ndarray, ends: np.ndarray, starts: np.ndarray,
+                    stops: np.ndarray, ngram: int) -> tuple[np.ndarray, np.ndarray]:
     """The shingle hashes of the rows of :func:`pieces`, flat, and each row's offsets."""
-    text, no_sig = np.empty(_widest(bounds, starts, stops), np.uint8), np.empty(0, np.uint32)
+    text, no_sig = np.empty(_widest(begins, ends, starts, stops), np.uint8), np.empty(0, np.uint32)
     offsets = np.zeros(len(starts) + 1, np.int64)
-    hashed = np.empty(len(raw) + 2 * len(bounds), np.uint64)  # a shingle per byte or separator, or one per row
+    hashed = np.empty(np.sum(ends - begins) + 2 * len(begins) + 1, np.uint64)  # one per byte or separator, or row
     for row in range(len(starts)):
-        length = _normalised(raw, bounds, starts[row], stops[row], text)
+        length = _normalised(raws, source, begins, ends, starts[row], stops[row], text)
         offsets[row + 1] = offsets[row] + _shingles(text, length, ngram, hashed[offsets[row]:], no_sig)
     return hashed[: offsets[-1]], offsets
 
@@ -207,12 +267,14 @@ def _densify(sig: np.ndarray, donors: np.ndarray, filled: np.ndarray, empty: np.
 
 @numba.njit(cache=True)
 def _band_keys_into(sig: np.ndarray, rows_per_band: int, keys: np.ndarray) -> None:
-    """One 64-bit key per band of the signature ``sig`` into ``keys``; the band's number is part of it."""
+    """One 64-bit key per band of the signature ``sig`` into ``keys``: the band's values, each times the odd
+    multiplier of its place in the band (:data:`_MULTIPLIERS`), summed with the band's number times the
+    golden ratio, then mixed (independent multiplies, not a chain of mixes)."""
     for band in range(len(keys)):
-        key = np.uint64(band + 1)
+        total = np.uint64(band + 1) * _GOLDEN
         for col in range(rows_per_band):
-            key = _mix(key ^ np.uint64(sig[band * rows_per_band + col]))
-        keys[band] = key
+            total += np.uint64(sig[band * rows_per_band + col]) * _MULTIPLIERS[col]
+        keys[band] = _mix(total)
 
 
 @numba.njit(cache=True)
@@ -225,24 +287,49 @@ def band_keys(sigs: np.ndarray, bands: int, rows_per_band: int) -> np.ndarray:
 
 
 @numba.njit(cache=True, nogil=True)
-def _band_kernel(raw: np.ndarray, bounds: np.ndarray, starts: np.ndarray, stops: np.ndarray, ngram: int,
-                 donors: np.ndarray, bands: int, rows_per_band: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _band_kernel(raws: tuple, source: np.ndarray, begins: np.ndarray, ends: np.ndarray, starts: np.ndarray,
+                 stops: np.ndarray, ngram: int, donors: np.ndarray, bands: int,
+                 rows_per_band: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Band keys, sketches and which rows have a shingle, for the rows of :func:`pieces`."""
     rows, num_perm = len(starts), donors.shape[1]
     keys = np.empty((rows, bands), np.uint64)
     sketches = np.full((rows, num_perm), np.uint8(EMPTY & 0xFF))
     has = np.zeros(rows, np.bool_)
-    text, no_out = np.empty(_widest(bounds, starts, stops), np.uint8), np.empty(0, np.uint64)
+    text, no_out = np.empty(_widest(begins, ends, starts, stops), np.uint8), np.empty(0, np.uint64)
     sig, filled, empty = np.empty(num_perm, np.uint32), np.empty(num_perm, np.uint8), np.empty(num_perm, np.int64)
     for row in range(rows):
         sig[:] = EMPTY
-        if _shingles(text, _normalised(raw, bounds, starts[row], stops[row], text), ngram, no_out, sig):
+        length = _normalised(raws, source, begins, ends, starts[row], stops[row], text)
+        if _shingles(text, length, ngram, no_out, sig):
             has[row] = True
             _densify(sig, donors, filled, empty)
         _band_keys_into(sig, rows_per_band, keys[row])
         for bin_ in range(num_perm):
             sketches[row, bin_] = np.uint8(sig[bin_] & np.uint32(0xFF))
     return keys, sketches, has
+
+
+@numba.njit(cache=True, nogil=True)
+def by_partition(keys: np.ndarray, has: np.ndarray, refs: np.ndarray,
+                 partitions: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The band keys (``rows x bands``) of the rows that ``has``, each with its row's ref (``refs``, a row
+    each), grouped by partition (``key % partitions``), in row order within each: the keys, their refs and
+    each partition's bounds in them (``partitions + 1``)."""
+    bounds = np.zeros(partitions + 1, np.int64)
+    for row in range(len(keys)):
+        if has[row]:
+            for key in keys[row]:
+                bounds[key % partitions + 1] += 1
+    bounds = np.cumsum(bounds)
+    at = bounds[:-1].copy()
+    out_keys, out_refs = np.empty(bounds[-1], np.uint64), np.empty(bounds[-1], np.int64)
+    for row in range(len(keys)):
+        if has[row]:
+            for key in keys[row]:
+                part = key % partitions
+                out_keys[at[part]], out_refs[at[part]] = key, refs[row]
+                at[part] += 1
+    return out_keys, out_refs, bounds
 
 
 class BandKeys:

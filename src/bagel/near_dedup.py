@@ -38,11 +38,12 @@ VERIFY_SIGMAS = 2  # a candidate pair is refused when its sketches agree this ma
 FALSE_POSITIVE_WEIGHT, FALSE_NEGATIVE_WEIGHT = 0.3, 0.7
 
 
-def key_pieces(table: pa.Table | pa.RecordBatch) -> tuple[pa.StringArray, np.ndarray, np.ndarray]:
+def key_pieces(table: pa.Table | pa.RecordBatch) -> tuple[list[pa.Array], list[np.ndarray], np.ndarray, np.ndarray]:
     """The text exact dedup's id is made from, per record, in pieces: a chat's human turns (one text, joined
-    by newlines), a pair's prompt, a text's text (a record of no kind has none). The pieces (each row's
-    together, not in row order: chats' turns, then prompts, then texts), and each row's first piece and the
-    piece after its last."""
+    by newlines), a pair's prompt, a text's text (a record of no kind has none), without copying them: the
+    arrays the pieces are in (chats' turn values, prompts, texts), the pieces' positions in each (numbered
+    in that order: chats' turns, then prompts, then texts), and each row's first piece and the piece after
+    its last."""
     n = table.num_rows
     kind = as_array(table.column("kind"))
     is_pair = pc.fill_null(pc.equal(kind, "dpo"), False).to_numpy(zero_copy_only=False)
@@ -52,15 +53,13 @@ def key_pieces(table: pa.Table | pa.RecordBatch) -> tuple[pa.StringArray, np.nda
     turns = pc.list_flatten(chats)
     owners = pc.list_parent_indices(chats).to_numpy()
     human = pc.fill_null(pc.equal(turns.field("from"), "human"), False).to_numpy(zero_copy_only=False)
-    taken = human & is_chat[owners]
-    pieces = pa.concat_arrays([turns.field("value").filter(pa.array(taken)).cast(pa.string()),
-                               as_array(table.column("prompt")).filter(pa.array(is_pair)).cast(pa.string()),
-                               as_array(table.column("text")).filter(pa.array(is_text)).cast(pa.string())])
+    taken = np.flatnonzero(human & is_chat[owners])
+    pairs, texts = np.flatnonzero(is_pair), np.flatnonzero(is_text)
     counts = np.bincount(owners[taken], minlength=n)
-    chat_stops = np.cumsum(counts)
-    stops = np.where(is_pair, len(owners[taken]) + np.cumsum(is_pair),
-                     np.where(is_text, len(owners[taken]) + is_pair.sum() + np.cumsum(is_text), chat_stops))
-    return pieces, stops - np.where(is_pair | is_text, 1, counts), stops
+    stops = np.where(is_pair, len(taken) + np.cumsum(is_pair),
+                     np.where(is_text, len(taken) + len(pairs) + np.cumsum(is_text), np.cumsum(counts)))
+    arrays = [turns.field("value"), as_array(table.column("prompt")), as_array(table.column("text"))]
+    return arrays, [taken, pairs, texts], stops - np.where(is_pair | is_text, 1, counts), stops
 
 
 def _area(y: np.ndarray, x: np.ndarray) -> float:

@@ -112,3 +112,17 @@ def test_a_source_can_opt_out_of_near_dedup(data):
     report = run_build(load_recipe(recipe), data / "out")
     assert report["sources"]["web"]["steps"]["dedup"]["dropped"] == {}
     assert report["near_duplicates"] == {"removed": 0, "by_source": {}}
+
+
+def test_rows_exact_dedup_drops_take_no_part_in_the_near_pass(tmp_path):
+    # the near pass signs every row while exact dedup runs; the exact copy must still count once, as a duplicate
+    write_jsonl(tmp_path / "data" / "trusted.jsonl", [qa(Q1, "a1")])
+    write_jsonl(tmp_path / "data" / "web.jsonl", [qa(Q1, "again"), qa(Q1.replace("Natalia", "Natalie"), "b1"),
+                                                  qa(Q2, "b2"), qa(Q2, "b2 again")])
+    recipe = write_recipe(tmp_path / "r.yaml", [_src("trusted", 3), _src("web", 1)], **NEAR)
+    report = run_build(load_recipe(recipe), tmp_path / "out")
+    assert report["sources"]["web"]["steps"]["dedup"]["dropped"] == {"duplicate": 2, "near_duplicate": 1}
+    lines = [json.loads(line) for line in (tmp_path / "out" / "near_duplicates.jsonl").read_text().splitlines()]
+    assert lines == [{"id": make_id(Q1.replace("Natalia", "Natalie")), "near_id": make_id(Q1),
+                      "near_source": "trusted", "reason": "near_duplicate", "source": "web"}]
+    assert _ids(tmp_path / "out" / "records.parquet", "web") == [make_id(Q2)]

@@ -10,8 +10,8 @@ Given each source's exact-dedup keep-mask (from the local seen-set or the Ray pa
    that set ``near_dedup: false`` skip this pass.
 
 The near pass runs in band-key partitions (:func:`split_band_keys` per file, :func:`shared_partition`
-per partition, :func:`near_copies` once over the rows that share a key): serially on the local engine
-(as many partitions as the memory budget needs), as tasks on Ray
+per partition, :func:`near_copies` once over the rows that share a key): on the local engine
+(as many partitions as the memory budget needs) while exact dedup runs (:func:`refine`), as tasks on Ray
 (:func:`bagel.pipeline.partitioned_dedup.partitioned_near`). Each near drop is written with the id
 (and source) of the row it copies to the source's removals file (``near_duplicates.jsonl`` in the
 out dir).
@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -43,6 +44,7 @@ KEY_COLUMNS = ["kind", "conversations", "prompt", "text"]  # what a key text is 
 FILE_SHIFT = 40  # a row reference: (file number << FILE_SHIFT) | row number
 ROW_MASK = (1 << FILE_SHIFT) - 1
 FLUSH_PAIRS = 4 << 20  # (key, ref) pairs a file's split holds before writing them out (64 MB)
+SIGN_BATCH_ROWS = 16384  # rows a signing thread takes at once (each batch's few Python calls wait for the GIL)
 
 
 def dedup_spec(recipe: Recipe) -> list:
@@ -111,6 +113,13 @@ def band_partitions(rows: int, recipe: Recipe, memory_budget: int) -> int:
     return max(1, -(-rows * bands * 16 * 4 // max(memory_budget, 1)))
 
 
+def local_partitions(rows: int, recipe: Recipe, memory_budget: int) -> tuple[int, int]:
+    """The local engine's band-key partitions for ``rows`` rows, and the threads that work on them (a core
+    each): a partition per thread at once fits in half of ``memory_budget`` (exact dedup has the other half)."""
+    threads = os.cpu_count() or 1
+    return band_partitions(rows, recipe, memory_budget // 2 // threads), threads
+
+
 def split_band_keys(path: str, number: int, live: np.ndarray | None, recipe: Recipe, folder: str,
                     partitions: int, threads: int | None = None) -> int:
     """The band keys of one file's live rows (``live`` None: every row), each with its row's ref
@@ -118,7 +127,7 @@ def split_band_keys(path: str, number: int, live: np.ndarray | None, recipe: Rec
     files under ``folder`` (a chunk at most every :data:`FLUSH_PAIRS` pairs), and their sketches at their
     rows of ``sketch.<number>.bin`` (``num_perm`` bytes a row): the number of pairs. Batches are read on this
     thread and signed on ``threads`` others (default: a core each), taken as they come free."""
-    from bagel.minhash import BandKeys  # numba's compiled kernels: loaded only where signatures are made
+    from bagel.minhash import BandKeys, by_partition  # numba's kernels: loaded only where signatures are made
 
     near = recipe.dedup.near
     bander = BandKeys(near.threshold, near.num_perm, near.ngram)
@@ -137,7 +146,7 @@ def split_band_keys(path: str, number: int, live: np.ndarray | None, recipe: Rec
 
     def live_rows():  # each batch's live rows (read on this thread)
         offset = 0
-        for batch in cache.read_batches(Path(path), columns=KEY_COLUMNS, batch_size=recipe.batch_size):
+        for batch in cache.read_batches(Path(path), columns=KEY_COLUMNS, batch_size=SIGN_BATCH_ROWS):
             rows = (np.arange(batch.num_rows) if live is None
                     else np.flatnonzero(live[offset: offset + batch.num_rows]))
             yield offset, batch.num_rows, rows, batch if len(rows) == batch.num_rows else batch.take(rows)
@@ -148,28 +157,25 @@ def split_band_keys(path: str, number: int, live: np.ndarray | None, recipe: Rec
         if not len(rows):
             return offset, size, rows, None, []
         keys, sketches, has = bander.keys(values)
-        keys = keys[has].reshape(-1)
-        refs = np.repeat((number << FILE_SHIFT) | (offset + rows[has]), bander.bands)
-        if partitions == 1:
-            return offset, size, rows, sketches, [(keys, refs)]
-        which = (keys % np.uint64(partitions)).astype(np.min_scalar_type(partitions - 1))
-        chosen = [which == part for part in range(partitions)]
-        return offset, size, rows, sketches, [(keys[mask], refs[mask]) for mask in chosen]
+        keys, refs, bounds = by_partition(keys, has, (number << FILE_SHIFT) | (offset + rows), partitions)
+        bounds = bounds.tolist()
+        return offset, size, rows, sketches, [(keys[a:b], refs[a:b]) for a, b in zip(bounds, bounds[1:])]
 
     threads = threads or os.cpu_count() or 1
     with (open(Path(folder) / f"sketch.{number}.bin", "wb") as sketch_file,
           ThreadPoolExecutor(threads, thread_name_prefix="near-sign") as signers):
         for offset, size, rows, sketches, parts in map_ahead(signers, signed, live_rows(), threads):
-            block = np.zeros((size, near.num_perm), dtype=np.uint8)  # a row of the file each
-            if sketches is not None:
-                block[rows] = sketches
+            if sketches is None or len(rows) < size:  # a row of the file each
+                block = np.zeros((size, near.num_perm), dtype=np.uint8)
+                block[rows] = sketches if sketches is not None else 0
+                sketches = block
             for part, piece in enumerate(parts):
                 pending[part].append(piece)
             count = sum(len(keys) for keys, _ in parts)
             held, pairs = held + count, pairs + count
             if held >= FLUSH_PAIRS:
                 flush()
-            sketch_file.write(block.tobytes())
+            sketches.tofile(sketch_file)
     if held or not chunk:
         flush()
     return pairs
@@ -187,10 +193,23 @@ def shared_partition(folder: str, part: int) -> int:
     return len(keys)
 
 
-def near_copies(recipe: Recipe, folder: str, partitions: int, roles: np.ndarray) -> np.ndarray:
-    """The near copies, in load order, from every partition's shared pairs and the sketches of their rows:
-    ``(ref, copied ref)`` rows."""
+def live_pairs(pairs: np.ndarray, lives: list[np.ndarray | None]) -> np.ndarray:
+    """The ``(key, ref)`` pairs (columns) whose ref is a live row: ``lives[number]`` (None: every row)."""
+    refs = pairs[1].view(np.int64)
+    keep = np.ones(len(refs), dtype=bool)
+    for number, live in enumerate(lives):
+        if live is not None:
+            chosen = np.flatnonzero((refs >> FILE_SHIFT) == number)
+            keep[chosen] = live[refs[chosen] & ROW_MASK]
+    return pairs[:, keep]
+
+
+def near_copies(recipe: Recipe, folder: str, partitions: int, roles: np.ndarray,
+                lives: list[np.ndarray | None] | None = None) -> np.ndarray:
+    """The near copies, in load order, from every partition's shared pairs (of the live rows, given each
+    file's ``lives``) and the sketches of their rows: ``(ref, copied ref)`` rows."""
     shared = [np.load(Path(folder) / f"shared.{part}.npy") for part in range(partitions)]
+    shared = [live_pairs(pairs, lives) for pairs in shared] if lives is not None else shared
     pairs = np.concatenate(shared, axis=1) if shared else np.zeros((2, 0), dtype=np.uint64)
     refs, near = pairs[1].view(np.int64), recipe.dedup.near
     rows = np.unique(refs)
@@ -241,27 +260,17 @@ def apply_copies(names: list[str], mask: np.ndarray, dropped: Counter, copies: n
     return [tuple(pair) for pair in pairs]
 
 
-def near_pass(recipe: Recipe, ordered: list, passes: list[tuple[np.ndarray, Counter]], excluded: list[Path],
-              folder: Path, partitions: int) -> list[tuple[np.ndarray, Counter, list[tuple[int, int]]]]:
-    """The near pass over the live rows of every source (``passes``: mask and drops so far), serially in
-    ``partitions`` band-key partitions under ``folder``: per source (mask, drops, [(dropped ref, copied ref)])."""
-    names = [e.name for e in recipe.exclude]
+def shared_band_keys(recipe: Recipe, files: list[Path], numbers: list[int], folder: Path, partitions: int,
+                     threads: int) -> int:
+    """The band keys of every row of the files ``numbers`` (of ``files``) split into ``partitions`` under
+    ``folder``, and each partition's shared ones found (:func:`shared_partition`, ``threads`` partitions at
+    once): how many pairs share a key."""
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
-    files = [*excluded, *(previous.path for _, previous in ordered)]
-    lives = [None] * len(excluded) + [mask for mask, _ in passes]
-    for number in taking_part(recipe, ordered, len(excluded)):
-        split_band_keys(str(files[number]), number, lives[number], recipe, str(folder), partitions)
-    for part in range(partitions):
-        shared_partition(str(folder), part)
-    copies = near_copies(recipe, str(folder), partitions, near_roles(ordered, len(excluded)))
-    owners = (copies[:, 0] >> FILE_SHIFT) - len(excluded)
-    out = []
-    for pos, (mask, dropped) in enumerate(passes):
-        mask, dropped = mask.copy(), Counter(dropped)
-        out.append((mask, dropped, apply_copies(names, mask, dropped, copies[owners == pos])))
-    shutil.rmtree(folder, ignore_errors=True)
-    return out
+    for number in numbers:
+        split_band_keys(str(files[number]), number, None, recipe, str(folder), partitions, threads)
+    with ThreadPoolExecutor(threads, thread_name_prefix="near-shared") as pool:
+        return sum(pool.map(shared_partition, [str(folder)] * partitions, range(partitions)))
 
 
 def copies_to_files(recipe: Recipe, ordered: list, folder: str, partitions: int, exclude_sets: int) -> int:
@@ -323,16 +332,33 @@ def removal_records(names: list[str], ordered: list, files: list[Path],
             for pos, (mask, dropped, drops) in enumerate(passes)]
 
 
-def refine(recipe: Recipe, ordered: list, masks: list[np.ndarray], root: Path,
+def refine(recipe: Recipe, ordered: list, exact: Callable[[int], list[np.ndarray]], root: Path,
            memory_budget: int) -> list[tuple[np.ndarray, Counter, list[dict]]]:
     """Exclusion and near dedup over every source (``ordered``: ``(source, previous result)`` in load
-    order) after exact dedup: per source, the keep-mask, drops by reason and near-drop records."""
+    order) after exact dedup (``exact(memory budget)``: each source's keep-mask): per source, the
+    keep-mask, drops by reason and near-drop records.
+
+    With near dedup on, the band keys that rows share are found on other threads (a core each) while
+    exact dedup runs (each with half the memory budget), over every row of the files taking part; the
+    rows that exact dedup or an exclude set's ids drop are left out after, before the copies are
+    resolved."""
     excluded = [exclude_records(e, root, recipe.batch_size) for e in recipe.exclude]
-    passes = exclude_by_id(recipe, ordered, masks, excluded, root, memory_budget)
-    names = [e.name for e in recipe.exclude]
+    names, files = [e.name for e in recipe.exclude], [*excluded, *(prev.path for _, prev in ordered)]
     if not recipe.dedup.near.enabled:
+        passes = exclude_by_id(recipe, ordered, exact(memory_budget), excluded, root, memory_budget)
         return [(mask, dropped, []) for mask, dropped in passes]
-    rows = sum(cache.row_count(path) for path in excluded) + sum(int(mask.sum()) for mask, _ in passes)
-    refined = near_pass(recipe, ordered, passes, excluded, root / "dedup" / "near",
-                        band_partitions(rows, recipe, memory_budget))
-    return removal_records(names, ordered, [*excluded, *(prev.path for _, prev in ordered)], refined)
+    folder, numbers = root / "dedup" / "near", taking_part(recipe, ordered, len(excluded))
+    partitions, threads = local_partitions(sum(cache.row_count(files[n]) for n in numbers), recipe, memory_budget)
+    with ThreadPoolExecutor(1, thread_name_prefix="near") as near:
+        shared = near.submit(shared_band_keys, recipe, files, numbers, folder, partitions, threads)
+        passes = exclude_by_id(recipe, ordered, exact(memory_budget // 2), excluded, root, memory_budget // 2)
+        shared.result()
+    lives = [None] * len(excluded) + [mask for mask, _ in passes]
+    copies = near_copies(recipe, str(folder), partitions, near_roles(ordered, len(excluded)), lives)
+    owners = (copies[:, 0] >> FILE_SHIFT) - len(excluded)
+    refined = []
+    for pos, (mask, dropped) in enumerate(passes):
+        mask, dropped = mask.copy(), Counter(dropped)
+        refined.append((mask, dropped, apply_copies(names, mask, dropped, copies[owners == pos])))
+    shutil.rmtree(folder, ignore_errors=True)
+    return removal_records(names, ordered, files, refined)

@@ -180,22 +180,10 @@ def exact_masks(ordered: list[tuple[Source, StepResult]], root: Path, memory_bud
     return masks
 
 
-def finish_dedup(recipe: Recipe, ordered: list[tuple[Source, StepResult]], masks: list[np.ndarray], root: Path,
-                 memory_budget: int, started: float) -> list[StepResult]:
-    """Exclusion and near dedup (when configured) after the exact ``masks``, then each source's output."""
-    from bagel.pipeline.near import refine, refining
-
-    refined = refine(recipe, ordered, masks, root, memory_budget) if refining(recipe) else None
-    return write_dedups(recipe, ordered, masks, refined, root, started)
-
-
-def write_dedups(recipe: Recipe, ordered: list[tuple[Source, StepResult]], masks: list[np.ndarray],
-                 refined: list | None, root: Path, started: float) -> list[StepResult]:
-    """Each source's dedup output (cached ones reused): ``refined`` (mask, drops, near-drop records) per
-    source when exclusion or near dedup ran, else the exact ``masks``."""
+def write_dedups(recipe: Recipe, ordered: list[tuple[Source, StepResult]], refined: list, root: Path,
+                 started: float) -> list[StepResult]:
+    """Each source's dedup output (cached ones reused) from its ``refined`` (mask, drops, near-drop records)."""
     entries = dedup_entries(ordered, root, recipe)
-    if refined is None:
-        refined = [(mask, {}, []) for mask in masks]
     results = []
     for (source, previous), (entry_key, entry), (mask, dropped, removals) in zip(ordered, entries, refined):
         hit = cached_dedup(source, entry_key, entry)
@@ -215,8 +203,14 @@ def dedup_step(recipe: Recipe, ordered: list[tuple[Source, StepResult]], root: P
     _, hits = cached_dedups(recipe, ordered, root)
     if all(hits):
         return hits
+    from bagel.pipeline.near import refine, refining
+
     started = time.perf_counter()
-    return finish_dedup(recipe, ordered, exact_masks(ordered, root, memory_budget), root, memory_budget, started)
+    if refining(recipe):  # exclusion and near dedup after exact dedup
+        refined = refine(recipe, ordered, lambda budget: exact_masks(ordered, root, budget), root, memory_budget)
+    else:
+        refined = [(mask, {}, []) for mask in exact_masks(ordered, root, memory_budget)]
+    return write_dedups(recipe, ordered, refined, root, started)
 
 
 def trim_step(recipe: Recipe, cfg: SourceConfig, source: Source, previous: StepResult, root: Path) -> StepResult:
