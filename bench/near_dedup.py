@@ -60,6 +60,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import bagel  # noqa: F401 - first, as the CLI imports it: it names Arrow's memory pool (the system allocator)
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -137,10 +138,9 @@ def phase_near(path: Path, recipe, root: Path) -> dict:
     """bagel's near pass alone, as the dedup step runs it over one source (every row live): band keys split
     to partition files and the shared ones found (``shared_band_keys``, a core each), the in-order
     resolution."""
-    from bagel.pipeline.near import local_partitions, near_copies, shared_band_keys
+    from bagel.pipeline.near import near_copies, shared_band_keys
 
-    partitions, threads = local_partitions(pq.ParquetFile(path).metadata.num_rows, recipe, 512 << 20)
-    shared_band_keys(recipe, [path], [0], root / "keys", partitions, threads)
+    partitions = shared_band_keys(recipe, [path], [0], root / "keys", 512 << 20)
     copies = near_copies(recipe, str(root / "keys"), partitions, np.array([CHECK_ADD]))
     return {"dropped": len(copies), "bands": f"{lsh_params(THRESHOLD, NUM_PERM)}", "partitions": partitions}
 

@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from bagel.minhash import DENSIFY_TRIES, EMPTY, SEED, BandKeys, band_keys, shingle_hashes
+from bagel.minhash import DENSIFY_TRIES, EMPTY, SEED, BandKeys, band_keys, by_partition, shingle_hashes
 from bagel.near_dedup import lsh_params
 from bagel.records import RECORD_SCHEMA
 
@@ -136,3 +136,11 @@ def test_pieces_are_read_in_place_and_non_ascii_ones_lower_cased():
     assert [tokens[a:b].tolist() for a, b in zip(offsets[:-1], offsets[1:])] == [_shingles(t, 5) for t in texts]
     wide = pa.array(["ÜBER die STRASSE", None, "plain"], pa.large_string())
     assert shingle_hashes(wide, 5)[1].tolist() == [0, 13, 13, 14]  # 17 bytes, a null, a short text
+
+
+def test_band_keys_group_by_partition_in_row_order():
+    keys = np.array([[2**64 - 1, 2**63 + 5, 7], [4, 5, 6], [9, 2**64 - 3, 10]], dtype=np.uint64)
+    grouped, refs, bounds = by_partition(keys, np.array([True, False, True]), np.array([10, 11, 12]), 3)
+    assert bounds.tolist() == [0, 2, 6, 6]  # key % 3: 0 1 1 | (no shingle) | 0 1 1
+    assert grouped.tolist() == [2**64 - 1, 9, 2**63 + 5, 7, 2**64 - 3, 10]
+    assert refs.tolist() == [10, 12, 10, 10, 12, 12]

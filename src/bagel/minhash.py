@@ -315,18 +315,18 @@ def by_partition(keys: np.ndarray, has: np.ndarray, refs: np.ndarray,
     """The band keys (``rows x bands``) of the rows that ``has``, each with its row's ref (``refs``, a row
     each), grouped by partition (``key % partitions``), in row order within each: the keys, their refs and
     each partition's bounds in them (``partitions + 1``)."""
-    bounds = np.zeros(partitions + 1, np.int64)
+    bounds, count = np.zeros(partitions + 1, np.int64), np.uint64(partitions)
     for row in range(len(keys)):
         if has[row]:
             for key in keys[row]:
-                bounds[key % partitions + 1] += 1
+                bounds[np.int64(key % count) + 1] += 1
     bounds = np.cumsum(bounds)
     at = bounds[:-1].copy()
     out_keys, out_refs = np.empty(bounds[-1], np.uint64), np.empty(bounds[-1], np.int64)
     for row in range(len(keys)):
         if has[row]:
             for key in keys[row]:
-                part = key % partitions
+                part = np.int64(key % count)  # (unsigned: numba takes a uint64 % int64 through float64)
                 out_keys[at[part]], out_refs[at[part]] = key, refs[row]
                 at[part] += 1
     return out_keys, out_refs, bounds

@@ -43,8 +43,8 @@ from bagel.sources.io import fingerprint
 KEY_COLUMNS = ["kind", "conversations", "prompt", "text"]  # what a key text is made from
 FILE_SHIFT = 40  # a row reference: (file number << FILE_SHIFT) | row number
 ROW_MASK = (1 << FILE_SHIFT) - 1
-FLUSH_PAIRS = 4 << 20  # (key, ref) pairs a file's split holds before writing them out (64 MB)
-SIGN_BATCH_ROWS = 16384  # rows a signing thread takes at once (each batch's few Python calls wait for the GIL)
+FLUSH_PAIRS = 4 << 20  # (key, ref) pairs a split holds before writing them out (64 MB)
+SIGN_BATCHES = 4  # build batches a signing thread takes at once (fewer of the Python calls that wait for the GIL)
 
 
 def dedup_spec(recipe: Recipe) -> list:
@@ -115,77 +115,97 @@ def band_partitions(rows: int, recipe: Recipe, memory_budget: int) -> int:
 
 def local_partitions(rows: int, recipe: Recipe, memory_budget: int) -> tuple[int, int]:
     """The local engine's band-key partitions for ``rows`` rows, and the threads that work on them (a core
-    each): a partition per thread at once fits in half of ``memory_budget`` (exact dedup has the other half)."""
+    each): a partition per thread at once fits in half of ``memory_budget``."""
     threads = os.cpu_count() or 1
     return band_partitions(rows, recipe, memory_budget // 2 // threads), threads
 
 
-def split_band_keys(path: str, number: int, live: np.ndarray | None, recipe: Recipe, folder: str,
-                    partitions: int, threads: int | None = None) -> int:
-    """The band keys of one file's live rows (``live`` None: every row), each with its row's ref
-    (``number << FILE_SHIFT | row``), split by ``key % partitions`` into ``keys.<number>.<chunk>.<part>.bin``
-    files under ``folder`` (a chunk at most every :data:`FLUSH_PAIRS` pairs), and their sketches at their
-    rows of ``sketch.<number>.bin`` (``num_perm`` bytes a row): the number of pairs. Batches are read on this
-    thread and signed on ``threads`` others (default: a core each), taken as they come free."""
-    from bagel.minhash import BandKeys, by_partition  # numba's kernels: loaded only where signatures are made
+class PartitionPairs:
+    """``(key, ref)`` pairs split by partition: held in memory up to ``limit`` pairs, then written out as
+    ``keys.<file number>.<chunk>.<part>.bin`` files under ``folder`` (the keys, then the refs)."""
 
-    near = recipe.dedup.near
-    bander = BandKeys(near.threshold, near.num_perm, near.ngram)
-    pending: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in range(partitions)]  # (keys, refs) per part
-    held = pairs = chunk = 0
+    def __init__(self, folder: str, partitions: int, limit: int):
+        self.folder, self.limit = Path(folder), limit
+        self.held: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in range(partitions)]
+        self.count = self.chunk = 0
 
-    def flush():
-        nonlocal chunk, held
-        for part, pieces in enumerate(pending):
-            with open(Path(folder) / f"keys.{number}.{chunk}.{part}.bin", "wb") as out:  # the keys, then the refs
+    def add(self, number: int, parts: list[tuple[np.ndarray, np.ndarray]]) -> None:
+        """Hold file ``number``'s pairs of each partition (``parts``); write all out past the limit."""
+        for part, piece in enumerate(parts):
+            self.held[part].append(piece)
+        self.count += sum(len(keys) for keys, _ in parts)
+        if self.count >= self.limit:
+            self.write(number)
+
+    def write(self, number: int) -> None:
+        """Write every held pair out, as chunk files of file ``number``."""
+        for part, pieces in enumerate(self.held):
+            with open(self.folder / f"keys.{number}.{self.chunk}.{part}.bin", "wb") as out:
                 for column in (0, 1):
                     for piece in pieces:
                         piece[column].tofile(out)
             pieces.clear()
-        chunk, held = chunk + 1, 0
+        self.chunk, self.count = self.chunk + 1, 0
+
+
+def split_band_keys(path: str, number: int, live: np.ndarray | None, recipe: Recipe, folder: str,
+                    partitions: int, threads: int | None = None, pairs: PartitionPairs | None = None) -> int:
+    """The band keys of one file's live rows (``live`` None: every row), each with its row's ref
+    (``number << FILE_SHIFT | row``), split by ``key % partitions`` into ``pairs`` (None: written out to
+    ``folder``, a chunk at most every :data:`FLUSH_PAIRS` pairs), and their sketches at their rows of
+    ``sketch.<number>.bin`` under ``folder`` (``num_perm`` bytes a row): the number of pairs. Batches are read
+    on this thread and signed on ``threads`` others (default: a core each), taken as they come free."""
+    from bagel.minhash import BandKeys, by_partition  # numba's kernels: loaded only where signatures are made
+
+    near = recipe.dedup.near
+    bander = BandKeys(near.threshold, near.num_perm, near.ngram)
+    into = pairs or PartitionPairs(folder, partitions, FLUSH_PAIRS)
+    count = 0
 
     def live_rows():  # each batch's live rows (read on this thread)
         offset = 0
-        for batch in cache.read_batches(Path(path), columns=KEY_COLUMNS, batch_size=SIGN_BATCH_ROWS):
+        batches = cache.read_batches(Path(path), columns=KEY_COLUMNS, batch_size=SIGN_BATCHES * recipe.batch_size)
+        for batch in batches:
             rows = (np.arange(batch.num_rows) if live is None
                     else np.flatnonzero(live[offset: offset + batch.num_rows]))
             yield offset, batch.num_rows, rows, batch if len(rows) == batch.num_rows else batch.take(rows)
             offset += batch.num_rows
 
-    def signed(item):  # on a signing thread: the batch's sketches and its (keys, refs) per partition
+    def signed(item):  # on a signing thread: the batch's size, live rows, sketches and (keys, refs) per partition
         offset, size, rows, values = item
         if not len(rows):
-            return offset, size, rows, None, []
+            return size, rows, None, []
         keys, sketches, has = bander.keys(values)
         keys, refs, bounds = by_partition(keys, has, (number << FILE_SHIFT) | (offset + rows), partitions)
         bounds = bounds.tolist()
-        return offset, size, rows, sketches, [(keys[a:b], refs[a:b]) for a, b in zip(bounds, bounds[1:])]
+        return size, rows, sketches, [(keys[a:b], refs[a:b]) for a, b in zip(bounds, bounds[1:])]
 
     threads = threads or os.cpu_count() or 1
     with (open(Path(folder) / f"sketch.{number}.bin", "wb") as sketch_file,
           ThreadPoolExecutor(threads, thread_name_prefix="near-sign") as signers):
-        for offset, size, rows, sketches, parts in map_ahead(signers, signed, live_rows(), threads):
+        for size, rows, sketches, parts in map_ahead(signers, signed, live_rows(), threads):
             if sketches is None or len(rows) < size:  # a row of the file each
                 block = np.zeros((size, near.num_perm), dtype=np.uint8)
                 block[rows] = sketches if sketches is not None else 0
                 sketches = block
-            for part, piece in enumerate(parts):
-                pending[part].append(piece)
-            count = sum(len(keys) for keys, _ in parts)
-            held, pairs = held + count, pairs + count
-            if held >= FLUSH_PAIRS:
-                flush()
             sketches.tofile(sketch_file)
-    if held or not chunk:
-        flush()
-    return pairs
+            into.add(number, parts)
+            count += sum(len(keys) for keys, _ in parts)
+    if pairs is None:
+        into.write(number)
+    return count
 
 
-def shared_partition(folder: str, part: int) -> int:
-    """One partition's ``(key, ref)`` pairs whose key several rows share, to ``shared.<part>.npy``: how many."""
+def shared_partition(folder: str, part: int, held: list[tuple[np.ndarray, np.ndarray]] | None = None) -> int:
+    """One partition's ``(key, ref)`` pairs (its files under ``folder``, and those ``held`` in memory, let go
+    once read) whose key several rows share, to ``shared.<part>.npy``: how many."""
     paths = sorted(Path(folder).glob(f"keys.*.{part}.bin"))
-    pairs = np.concatenate([np.fromfile(path, dtype=np.uint64).reshape(2, -1) for path in paths], axis=1) if paths \
-        else np.zeros((2, 0), dtype=np.uint64)
+    pieces = [np.fromfile(path, dtype=np.uint64).reshape(2, -1) for path in paths]
+    pieces += [np.stack([keys, refs.view(np.uint64)]) for keys, refs in held or []]
+    pairs = np.concatenate(pieces, axis=1) if pieces else np.zeros((2, 0), dtype=np.uint64)
+    del pieces[:]
+    if held:
+        held.clear()
     keys, refs = shared_members(pairs[0], pairs[1].view(np.int64))
     np.save(Path(folder) / f"shared.{part}.npy", np.stack([keys, refs.view(np.uint64)]))
     for path in paths:
@@ -260,17 +280,20 @@ def apply_copies(names: list[str], mask: np.ndarray, dropped: Counter, copies: n
     return [tuple(pair) for pair in pairs]
 
 
-def shared_band_keys(recipe: Recipe, files: list[Path], numbers: list[int], folder: Path, partitions: int,
-                     threads: int) -> int:
-    """The band keys of every row of the files ``numbers`` (of ``files``) split into ``partitions`` under
-    ``folder``, and each partition's shared ones found (:func:`shared_partition`, ``threads`` partitions at
-    once): how many pairs share a key."""
+def shared_band_keys(recipe: Recipe, files: list[Path], numbers: list[int], folder: Path, memory_budget: int) -> int:
+    """The local engine's near pass up to the copies, in half of ``memory_budget`` (exact dedup runs with the
+    other half): the band keys of every row of the files ``numbers`` (of ``files``), split into partitions
+    (written out under ``folder`` every :data:`FLUSH_PAIRS` pairs, the last ones kept in memory), and each
+    partition's shared ones found (:func:`shared_partition`, a core each): the number of partitions."""
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
+    partitions, threads = local_partitions(sum(cache.row_count(files[n]) for n in numbers), recipe, memory_budget)
+    pairs = PartitionPairs(str(folder), partitions, FLUSH_PAIRS)
     for number in numbers:
-        split_band_keys(str(files[number]), number, None, recipe, str(folder), partitions, threads)
+        split_band_keys(str(files[number]), number, None, recipe, str(folder), partitions, threads, pairs)
     with ThreadPoolExecutor(threads, thread_name_prefix="near-shared") as pool:
-        return sum(pool.map(shared_partition, [str(folder)] * partitions, range(partitions)))
+        list(pool.map(shared_partition, [str(folder)] * partitions, range(partitions), pairs.held))
+    return partitions
 
 
 def copies_to_files(recipe: Recipe, ordered: list, folder: str, partitions: int, exclude_sets: int) -> int:
@@ -339,20 +362,20 @@ def refine(recipe: Recipe, ordered: list, exact: Callable[[int], list[np.ndarray
     keep-mask, drops by reason and near-drop records.
 
     With near dedup on, the band keys that rows share are found on other threads (a core each) while
-    exact dedup runs (each with half the memory budget), over every row of the files taking part; the
-    rows that exact dedup or an exclude set's ids drop are left out after, before the copies are
-    resolved."""
+    exact dedup runs, each with half the memory budget (:func:`shared_band_keys`), over every row of the
+    files taking part; the rows that exact dedup or an exclude set's ids drop are left out after, before
+    the copies are resolved."""
     excluded = [exclude_records(e, root, recipe.batch_size) for e in recipe.exclude]
     names, files = [e.name for e in recipe.exclude], [*excluded, *(prev.path for _, prev in ordered)]
     if not recipe.dedup.near.enabled:
         passes = exclude_by_id(recipe, ordered, exact(memory_budget), excluded, root, memory_budget)
         return [(mask, dropped, []) for mask, dropped in passes]
-    folder, numbers = root / "dedup" / "near", taking_part(recipe, ordered, len(excluded))
-    partitions, threads = local_partitions(sum(cache.row_count(files[n]) for n in numbers), recipe, memory_budget)
+    folder = root / "dedup" / "near"
     with ThreadPoolExecutor(1, thread_name_prefix="near") as near:
-        shared = near.submit(shared_band_keys, recipe, files, numbers, folder, partitions, threads)
+        shared = near.submit(shared_band_keys, recipe, files, taking_part(recipe, ordered, len(excluded)), folder,
+                             memory_budget)
         passes = exclude_by_id(recipe, ordered, exact(memory_budget // 2), excluded, root, memory_budget // 2)
-        shared.result()
+        partitions = shared.result()
     lives = [None] * len(excluded) + [mask for mask, _ in passes]
     copies = near_copies(recipe, str(folder), partitions, near_roles(ordered, len(excluded)), lives)
     owners = (copies[:, 0] >> FILE_SHIFT) - len(excluded)
