@@ -66,13 +66,28 @@ def _bounds(array: pa.Array, index: np.ndarray) -> tuple[np.ndarray, np.ndarray,
 
 @numba.njit(cache=True)
 def _non_ascii(raw: np.ndarray, begins: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """Which pieces (``raw[begins[i]: ends[i]]``) hold a byte of 128 or more."""
+    """Which pieces (``raw[begins[i]: ends[i]]``) hold a byte of 128 or more (read 8 bytes at a time; none
+    when the whole buffer holds none)."""
+    words, high = raw[: len(raw) // 8 * 8].view(np.uint64), np.uint64(0x8080808080808080)
     out = np.zeros(len(begins), np.bool_)
+    seen = np.uint64(0)
+    for word in words:
+        seen |= word
+    for at in range(len(words) * 8, len(raw)):
+        seen |= np.uint64(raw[at])
+    if not seen & high:
+        return out
     for piece in range(len(begins)):
-        seen = np.uint8(0)
-        for at in range(begins[piece], ends[piece]):
-            seen |= raw[at]
-        out[piece] = seen >= 128
+        begin, end = begins[piece], ends[piece]
+        first, last = min((begin + 7) // 8, end // 8), end // 8  # the whole words inside the piece
+        seen = np.uint64(0)
+        for at in range(begin, min(first * 8, end)):
+            seen |= np.uint64(raw[at])
+        for word in range(first, last):
+            seen |= words[word]
+        for at in range(max(last * 8, begin), end):
+            seen |= np.uint64(raw[at])
+        out[piece] = (seen & high) != 0
     return out
 
 

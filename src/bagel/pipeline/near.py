@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -44,7 +45,10 @@ KEY_COLUMNS = ["kind", "conversations", "prompt", "text"]  # what a key text is 
 FILE_SHIFT = 40  # a row reference: (file number << FILE_SHIFT) | row number
 ROW_MASK = (1 << FILE_SHIFT) - 1
 FLUSH_PAIRS = 4 << 20  # (key, ref) pairs a split holds before writing them out (64 MB)
-SIGN_BATCHES = 4  # build batches a signing thread takes at once (fewer of the Python calls that wait for the GIL)
+SIGN_BATCHES = 8  # build batches a signing thread takes at once (fewer of the Python calls that wait for the GIL)
+# Python's thread switch interval while exact dedup's Python loop and the near pass share the GIL (the default,
+# 5 ms, is how long each of the near pass's short Python calls could wait for it)
+SWITCH_SECONDS = 0.001
 
 
 def dedup_spec(recipe: Recipe) -> list:
@@ -370,12 +374,16 @@ def refine(recipe: Recipe, ordered: list, exact: Callable[[int], list[np.ndarray
     if not recipe.dedup.near.enabled:
         passes = exclude_by_id(recipe, ordered, exact(memory_budget), excluded, root, memory_budget)
         return [(mask, dropped, []) for mask, dropped in passes]
-    folder = root / "dedup" / "near"
-    with ThreadPoolExecutor(1, thread_name_prefix="near") as near:
-        shared = near.submit(shared_band_keys, recipe, files, taking_part(recipe, ordered, len(excluded)), folder,
-                             memory_budget)
-        passes = exclude_by_id(recipe, ordered, exact(memory_budget // 2), excluded, root, memory_budget // 2)
-        partitions = shared.result()
+    folder, interval = root / "dedup" / "near", sys.getswitchinterval()
+    sys.setswitchinterval(SWITCH_SECONDS)
+    try:
+        with ThreadPoolExecutor(1, thread_name_prefix="near") as near:
+            shared = near.submit(shared_band_keys, recipe, files, taking_part(recipe, ordered, len(excluded)),
+                                 folder, memory_budget)
+            passes = exclude_by_id(recipe, ordered, exact(memory_budget // 2), excluded, root, memory_budget // 2)
+            partitions = shared.result()
+    finally:
+        sys.setswitchinterval(interval)
     lives = [None] * len(excluded) + [mask for mask, _ in passes]
     copies = near_copies(recipe, str(folder), partitions, near_roles(ordered, len(excluded)), lives)
     owners = (copies[:, 0] >> FILE_SHIFT) - len(excluded)
