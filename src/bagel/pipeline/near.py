@@ -205,12 +205,13 @@ def shared_partition(folder: str, part: int, held: list[tuple[np.ndarray, np.nda
     once read) whose key several rows share, to ``shared.<part>.npy``: how many."""
     paths = sorted(Path(folder).glob(f"keys.*.{part}.bin"))
     pieces = [np.fromfile(path, dtype=np.uint64).reshape(2, -1) for path in paths]
-    pieces += [np.stack([keys, refs.view(np.uint64)]) for keys, refs in held or []]
-    pairs = np.concatenate(pieces, axis=1) if pieces else np.zeros((2, 0), dtype=np.uint64)
+    pieces += [(keys, refs.view(np.uint64)) for keys, refs in held or []]
+    keys = np.concatenate([piece[0] for piece in pieces]) if pieces else np.zeros(0, dtype=np.uint64)
+    refs = np.concatenate([piece[1] for piece in pieces]) if pieces else np.zeros(0, dtype=np.uint64)
     del pieces[:]
     if held:
         held.clear()
-    keys, refs = shared_members(pairs[0], pairs[1].view(np.int64))
+    keys, refs = shared_members(keys, refs.view(np.int64))
     np.save(Path(folder) / f"shared.{part}.npy", np.stack([keys, refs.view(np.uint64)]))
     for path in paths:
         path.unlink()
