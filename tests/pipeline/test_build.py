@@ -104,21 +104,6 @@ def test_rebuild_is_byte_identical_and_cached(recipe_path, tmp_path):
     assert again["outputs"] == second["outputs"]
 
 
-def test_step_files_are_lz4_and_outputs_zstd(recipe_path, tmp_path):
-    run_build(load_recipe(recipe_path), tmp_path / "out")
-
-    def codecs(path):
-        meta = pq.ParquetFile(path).metadata
-        return {meta.row_group(g).column(c).compression for g in range(meta.num_row_groups)
-                for c in range(meta.num_columns)}
-
-    steps = sorted((tmp_path / "out" / "cache").rglob("*.parquet"))
-    assert {"convert", "dedup", "render"} <= {path.relative_to(tmp_path / "out" / "cache").parts[0] for path in steps}
-    assert set().union(*map(codecs, steps)) == {"LZ4"}
-    for name in ("records.parquet", "sft.parquet"):  # (this recipe has no preference pairs: dpo.parquet is empty)
-        assert codecs(tmp_path / "out" / name) == {"ZSTD"}
-
-
 def test_changing_one_source_recomputes_only_its_dependents(recipe_path, tmp_path):
     run_build(load_recipe(recipe_path), tmp_path / "out")
     text = recipe_path.read_text().replace("name: gamma\n  shape: instruction", "name: gamma\n  shape: instruction\n  sample: 1")

@@ -152,15 +152,14 @@ def format_file(records: Path, out_dir: Path, options: FormatOptions, seed: int)
     (Arrow parses, encodes and compresses without holding the GIL); at most one batch waits on each side.
     Returns ``(sft rows per format, dpo rows per format, dropped items per reason)``.
     """
-    from bagel.pipeline.cache import OUTPUT_CODEC, ParquetSink
+    from bagel.pipeline.cache import ParquetSink
 
     use_returning_memory_pool()
     renderer = Renderer(options, seed)
     if options.mode == "slices":
         renderer.prepare(i for batch in read_records(records, Counter()) for i in batch.column("id").to_pylist())
     sft_counts, dpo_counts, dropped, read_dropped = Counter(), Counter(), Counter(), Counter()
-    sinks = (ParquetSink(out_dir / "sft.parquet", SFT_SCHEMA, OUTPUT_CODEC),
-             ParquetSink(out_dir / "dpo.parquet", DPO_SCHEMA, OUTPUT_CODEC))
+    sinks = (ParquetSink(out_dir / "sft.parquet", SFT_SCHEMA), ParquetSink(out_dir / "dpo.parquet", DPO_SCHEMA))
 
     def write(tables: tuple[pa.Table, pa.Table]) -> None:
         for sink, counts, table in zip(sinks, (sft_counts, dpo_counts), tables):

@@ -182,11 +182,11 @@ def assemble(recipe: Recipe, out_dir: Path, names: list[str], executed: tuple, s
     t = time.perf_counter()
     from bagel.formats import DPO_SCHEMA, SFT_SCHEMA
 
-    parts = {"records": ([[c.path] for c in clean], RECORD_SCHEMA),
-             "sft": ([r.extra["sft"] for r in rendered], SFT_SCHEMA),
-             "dpo": ([r.extra["dpo"] for r in rendered], DPO_SCHEMA)}
-    outputs = {name: cache.concat_parquet(paths, out_dir / f"{name}.parquet", schema, cache.OUTPUT_CODEC)
-               for name, (paths, schema) in parts.items()}
+    outputs = {
+        "records": cache.concat_parquet([[c.path] for c in clean], out_dir / "records.parquet", RECORD_SCHEMA),
+        "sft": cache.concat_parquet([r.extra["sft"] for r in rendered], out_dir / "sft.parquet", SFT_SCHEMA),
+        "dpo": cache.concat_parquet([r.extra["dpo"] for r in rendered], out_dir / "dpo.parquet", DPO_SCHEMA),
+    }
     removals = _concat_jsonl([dec.extra["removals"] for _, dec in finished], out_dir / "decontamination.jsonl")
     near_removals = write_near_removals(recipe, deduped, out_dir)
     timings["write"] = time.perf_counter() - t

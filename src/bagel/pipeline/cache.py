@@ -25,8 +25,6 @@ from bagel.memory import iter_parquet, trim_heap
 from bagel.pipeline.code import code_version, import_graph
 
 ROW_GROUP_SIZE = 4096  # rows per row group of every file the build writes (the default batch size)
-STEP_CODEC = "lz4"  # the steps' own files, read once by the next step: decoded ~35% faster than zstd (and larger)
-OUTPUT_CODEC = "zstd"  # the files a user keeps (records, sft, dpo): smaller
 
 
 def key(*parts, code: tuple[str, ...] = ()) -> str:
@@ -48,7 +46,7 @@ class ParquetSink:
     however the parts were cut.
     """
 
-    def __init__(self, path: Path, schema: pa.Schema, compression: str = STEP_CODEC):
+    def __init__(self, path: Path, schema: pa.Schema):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.tmp = self.path.with_name(self.path.name + ".tmp")
@@ -56,7 +54,7 @@ class ParquetSink:
         self.rows = 0
         self._pending: list[pa.Table] = []
         self._pending_rows = 0
-        self._writer = pq.ParquetWriter(self.tmp, schema, compression=compression)
+        self._writer = pq.ParquetWriter(self.tmp, schema, compression="zstd")
 
     def write(self, table: pa.Table) -> None:
         """Append ``table`` (cast to the sink's schema); every step writes through here, batch by batch,
@@ -87,21 +85,21 @@ class ParquetSink:
         os.replace(self.tmp, self.path)
 
 
-def write_parquet(path: Path, schema: pa.Schema, tables: Iterable[pa.Table], compression: str = STEP_CODEC) -> int:
+def write_parquet(path: Path, schema: pa.Schema, tables: Iterable[pa.Table]) -> int:
     """Stream ``tables`` into one parquet file at ``path``, atomically; returns the row count."""
-    sink = ParquetSink(path, schema, compression)
+    sink = ParquetSink(path, schema)
     for table in tables:
         sink.write(table)
     sink.close()
     return sink.rows
 
 
-def concat_parquet(parts: list[list[Path]], dst: Path, schema: pa.Schema, compression: str = STEP_CODEC) -> int:
+def concat_parquet(parts: list[list[Path]], dst: Path, schema: pa.Schema) -> int:
     """Stream the rows of ``parts`` (each the files of one source, in order), in order, into one parquet file
     at ``dst``; returns the row count. Each part is read as :func:`read_rows` reads it, so the file is the
     same however a source's rows were cut into files (a parquet writer's bytes depend on how the tables it
     is given are chunked, not only on their rows)."""
-    return write_parquet(dst, schema, (table for paths in parts for table in read_rows(paths)), compression)
+    return write_parquet(dst, schema, (table for paths in parts for table in read_rows(paths)))
 
 
 def read_rows(paths: list[Path], batch_size: int = ROW_GROUP_SIZE) -> Iterator[pa.Table]:
