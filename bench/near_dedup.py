@@ -4,7 +4,7 @@ synthetic bagel-shaped rows.
     python bench/near_dedup.py [N=1000000] [--library-rows 30000]
 
 Writes N rows of bench/synth.py as records (id, kind, conversations, prompt, text) to a temporary
-parquet file as a build writes a step's output (LZ4, 4,096-row groups; a second file with 1% of the
+parquet file as a build writes a step's output (zstd, 4,096-row groups; a second file with 1% of the
 rows repeated at the end, a third with the first ``--library-rows``), then runs each phase in its own
 process and prints seconds, rows/s, peak RSS (the process's own high-water mark) and CPU seconds. What
 a build has done before its dedup step happens before the clock starts: the imports (``bagel`` first,
@@ -32,23 +32,25 @@ and CPU seconds, and the dedup step with near on against exact only.
 Settings: threshold 0.8, num_perm 128, ngram 5 (the recipe defaults).
 
 Measured at N = 1,000,000 on this 2-core box (its speed varies by up to 1.6x from run to run: the
-exact pass took 1.4-2.4 s), the signature kernel already compiled (numba compiles it once per
-install, about 5 s). Six interleaved runs of each phase, median (fastest):
+exact pass took 1.4-2.3 s), the signature kernel already compiled (numba compiles it once per
+install, about 5 s). One whole run of this script on a quiet stretch:
 
-- passes alone: exact 1.89 s (1.53 s; peak RSS 155 MB, 1.9 s of CPU), near 2.60 s (2.43 s; 632 MB,
-  4.9 s of CPU on 2 cores, 6 band-key partitions): 1.38x (1.59x), 2.6x in CPU seconds;
-- dedup step on synth.py's rows: exact only 2.01 s (1.54 s; it drops nothing, so it writes nothing) vs
-  near on 3.47 s (3.17 s; 637 MB): 1.73x (2.06x). One whole run of this script: passes 1.5 s vs 2.2 s
-  (1.47x), steps 1.4 s vs 3.1 s (2.25x), and with 1% exact repeats (both steps write) 8.6 s vs 8.4 s;
+- passes alone: exact 1.5 s (peak RSS 153 MB, 1.5 s of CPU), near 2.2 s (560 MB, 4.1 s of CPU on 2
+  cores, 6 band-key partitions): 1.49x (2.74x in CPU seconds);
+- dedup step on synth.py's rows: exact only 1.5 s (it drops nothing, so it writes nothing) vs near on
+  3.2 s (528 MB): 2.19x; with 1% exact repeats (both steps write their output): 10.0 s vs 11.2 s
+  (610 MB): 1.12x;
+- six interleaved runs of each phase, median (fastest): exact pass 1.55 s (1.38), near pass 2.75 s
+  (2.46): 1.77x (1.78x); exact step 1.65 s (1.56), near step 3.94 s (3.42): 2.39x (2.19x);
 - near copies found: none (LSH pairs synth.py's unlike rows by chance, ~1,700 per million at Jaccard
   0.14-0.34 from its 75-word vocabulary; the sketch check refuses them; datasketch, which has no
   such check, drops 4 of the 30,000 library rows);
-- on 30,000 rows: bagel 0.2 s, rensa 0.5 s (its digest matrix leaves Rust only through ``to_rows``,
-  Python lists), datasketch 11.7 s (446 MB).
+- on 30,000 rows: bagel 0.2 s, rensa 0.6 s (its digest matrix leaves Rust only through ``to_rows``,
+  Python lists), datasketch 10.2 s (441 MB).
 
 Before (same box): signatures in numpy, under load: passes 4.1 s vs 44.2 s, steps 3.8 s vs 43.1 s
-(11.4x). The first numba kernel, near pass after the exact pass, zstd step files: passes 1.5 s vs
-3.6 s (2.45x), steps 1.7 s vs 5.3 s (3.19x).
+(11.4x). The first numba kernel, near pass after the exact pass: passes 1.5 s vs 3.6 s (2.45x), steps
+1.7 s vs 5.3 s (3.19x).
 """
 
 from __future__ import annotations
