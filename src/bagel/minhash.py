@@ -96,16 +96,17 @@ def _piece_bytes(arrays: list[pa.Array], indices: list[np.ndarray]) -> tuple[tup
     """The bytes of each piece (``arrays[s][i]`` for ``i`` in ``indices[s]``, numbered in that order), read in
     place: :data:`SOURCES` byte buffers, and each piece's buffer, start and end in it. Pieces holding a
     non-ASCII byte are lower-cased by Arrow, into the last buffer (normalising lower-cases ASCII itself)."""
-    raws, begins, ends, lowered, wide = [], [], [], [], []
+    raws, begins, ends, lowered, wide, first = [], [], [], [], [], 0
     for array, index in zip(arrays, indices):
         raw, begin, end = _bounds(array, index)
         unicode = np.flatnonzero(_non_ascii(raw, begin, end))
         if len(unicode):
             lowered.append(pc.utf8_lower(array.take(index[unicode])).cast(pa.large_string()))
-            wide.append(unicode + sum(len(b) for b in begins))
+            wide.append(first + unicode)
         raws.append(raw)
         begins.append(begin)
         ends.append(end)
+        first += len(index)
     source = np.repeat(np.arange(len(arrays), dtype=np.uint8), [len(index) for index in indices])
     begin, end = np.concatenate(begins), np.concatenate(ends)
     if lowered:

@@ -133,13 +133,16 @@ class PartitionPairs:
         self.held: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in range(partitions)]
         self.count = self.chunk = 0
 
-    def add(self, number: int, parts: list[tuple[np.ndarray, np.ndarray]]) -> None:
-        """Hold file ``number``'s pairs of each partition (``parts``); write all out past the limit."""
+    def add(self, number: int, parts: list[tuple[np.ndarray, np.ndarray]]) -> int:
+        """Hold file ``number``'s pairs of each partition (``parts``); write all out past the limit. How many
+        pairs were added."""
         for part, piece in enumerate(parts):
             self.held[part].append(piece)
-        self.count += sum(len(keys) for keys, _ in parts)
+        added = sum(len(keys) for keys, _ in parts)
+        self.count += added
         if self.count >= self.limit:
             self.write(number)
+        return added
 
     def write(self, number: int) -> None:
         """Write every held pair out, as chunk files of file ``number``."""
@@ -193,8 +196,7 @@ def split_band_keys(path: str, number: int, live: np.ndarray | None, recipe: Rec
                 block[rows] = sketches if sketches is not None else 0
                 sketches = block
             sketches.tofile(sketch_file)
-            into.add(number, parts)
-            count += sum(len(keys) for keys, _ in parts)
+            count += into.add(number, parts)
     if pairs is None:
         into.write(number)
     return count
@@ -306,10 +308,16 @@ def copies_to_files(recipe: Recipe, ordered: list, folder: str, partitions: int,
     ``folder/near``; how many."""
     near_folder = Path(folder) / "near"
     copies = near_copies(recipe, str(near_folder), partitions, near_roles(ordered, exclude_sets))
-    owners = (copies[:, 0] >> FILE_SHIFT) - exclude_sets
-    for pos in range(len(ordered)):
-        np.save(near_folder / f"near.{pos}.npy", copies[owners == pos])
+    for pos, own in enumerate(copies_by_source(copies, exclude_sets, len(ordered))):
+        np.save(near_folder / f"near.{pos}.npy", own)
     return len(copies)
+
+
+def copies_by_source(copies: np.ndarray, exclude_sets: int, sources: int) -> list[np.ndarray]:
+    """The near copies (``(ref, copied ref)`` rows) each of ``sources`` sources (after ``exclude_sets``
+    exclude sets in the file numbering) holds."""
+    owners = (copies[:, 0] >> FILE_SHIFT) - exclude_sets
+    return [copies[owners == pos] for pos in range(sources)]
 
 
 def source_near_drops(recipe: Recipe, ordered: list, pos: int, folder: str, excluded: list[Path], mask: np.ndarray,
@@ -387,10 +395,9 @@ def refine(recipe: Recipe, ordered: list, exact: Callable[[int], list[np.ndarray
         sys.setswitchinterval(interval)
     lives = [None] * len(excluded) + [mask for mask, _ in passes]
     copies = near_copies(recipe, str(folder), partitions, near_roles(ordered, len(excluded)), lives)
-    owners = (copies[:, 0] >> FILE_SHIFT) - len(excluded)
     refined = []
-    for pos, (mask, dropped) in enumerate(passes):
+    for (mask, dropped), own in zip(passes, copies_by_source(copies, len(excluded), len(passes))):
         mask, dropped = mask.copy(), Counter(dropped)
-        refined.append((mask, dropped, apply_copies(names, mask, dropped, copies[owners == pos])))
+        refined.append((mask, dropped, apply_copies(names, mask, dropped, own)))
     shutil.rmtree(folder, ignore_errors=True)
     return removal_records(names, ordered, files, refined)
